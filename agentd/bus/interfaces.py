@@ -1,0 +1,207 @@
+"""The exported interfaces, typed: the single source of truth for the D-Bus API.
+
+``system/dbus/*.xml`` is generated from these classes (``python -m agentd.bus.introspect``)
+and a test fails when the two drift apart.
+
+(No ``from __future__ import annotations`` here: dbus-fast reads the signature strings.)
+"""
+
+import functools
+import inspect
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from dbus_fast import DBusError, PropertyAccess
+from dbus_fast import introspection as intr
+from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus_signal
+
+from agentd import __version__
+from agentd.bus.names import AGENT_IFACE, TASK_IFACE
+from agentd.bus.variants import from_variant, to_vardict
+from agentd.errors import AgentError
+from agentd.policy.consent import Decision
+from agentd.tasks.model import TaskRecord
+
+if TYPE_CHECKING:
+    from agentd.bus.service import AgentService
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def named_errors(fn: F) -> F:
+    """Turn ``AgentError`` into the matching ``io.agentd.Error.*`` reply: the one place."""
+    if _is_coroutine(fn):
+        @functools.wraps(fn)
+        async def wrapped_async(*args: Any) -> Any:
+            try:
+                return await fn(*args)
+            except AgentError as exc:
+                raise DBusError(exc.dbus_name, exc.message) from None
+        return wrapped_async  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except AgentError as exc:
+            raise DBusError(exc.dbus_name, exc.message) from None
+    return wrapped  # type: ignore[return-value]
+
+
+def _is_coroutine(fn: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(fn)
+
+
+class _NamedArgs(ServiceInterface):
+    """Names the output arguments of methods and signals in introspection (D-Spy, gdbus)."""
+
+    OUT_ARGS: dict[str, tuple[str, ...]] = {}
+
+    def introspect(self) -> intr.Interface:
+        result = super().introspect()
+        for member in (*result.methods, *result.signals):
+            names = self.OUT_ARGS.get(member.name, ())
+            for arg, name in zip(member.out_args if isinstance(member, intr.Method)
+                                 else member.args, names, strict=False):
+                arg.name = name
+        for signal in result.signals:
+            for arg in signal.args:
+                arg.direction = None
+        return result
+
+
+class AgentInterface(_NamedArgs):
+    """io.agentd.Agent1 at /io/agentd/Agent1: ask for things, list tools and tasks."""
+
+    OUT_ARGS = {"Ask": ("task",), "ListTools": ("tools",), "ListTasks": ("tasks",),
+                "TaskAdded": ("task",), "TimerFired": ("kind", "label", "due")}
+
+    def __init__(self, service: "AgentService") -> None:
+        super().__init__(AGENT_IFACE)
+        self._service = service
+
+    @dbus_method(name="Ask")
+    @named_errors
+    async def ask(self, text: "s", options: "a{sv}") -> "o":  # noqa: F821
+        caller = await self._service.current_caller()
+        return self._service.submit(text, from_variant(options), caller)
+
+    @dbus_method(name="ListTools")
+    def list_tools(self) -> "aa{sv}":  # noqa: F821
+        return [to_vardict(entry) for entry in self._service.describe_tools()]
+
+    @dbus_method(name="ListTasks")
+    def list_tasks(self) -> "ao":  # noqa: F821
+        return self._service.task_paths()
+
+    @dbus_property(name="Version", access=PropertyAccess.READ)
+    def version(self) -> "s":  # noqa: F821
+        return __version__
+
+    @dbus_property(name="Model", access=PropertyAccess.READ)
+    def model(self) -> "s":  # noqa: F821
+        return self._service.model_name
+
+    @dbus_property(name="State", access=PropertyAccess.READ)
+    def state(self) -> "s":  # noqa: F821
+        return "ready"
+
+    @dbus_property(name="ActiveTasks", access=PropertyAccess.READ)
+    def active_tasks(self) -> "u":  # noqa: F821
+        return self._service.active_tasks
+
+    @dbus_signal(name="TaskAdded")
+    def task_added(self, path: str) -> "o":  # noqa: F821
+        return path
+
+    @dbus_signal(name="TimerFired")
+    def timer_fired(self, kind: str, label: str, due: float) -> "ssd":  # noqa: F821
+        return [kind, label, due]
+
+
+class TaskInterface(_NamedArgs):
+    """io.agentd.Task1 at /io/agentd/Agent1/task/<id>: one request and what became of it."""
+
+    OUT_ARGS = {"Progress": ("kind", "detail"), "ConfirmationRequested": ("summary", "detail"),
+                "Finished": ("state", "reply")}
+
+    def __init__(self, service: "AgentService", task: TaskRecord) -> None:
+        super().__init__(TASK_IFACE)
+        self._service = service
+        self.task = task
+
+    @dbus_method(name="Confirm")
+    @named_errors
+    async def confirm(self) -> None:
+        await self._answer(Decision.ALLOW)
+
+    @dbus_method(name="Deny")
+    @named_errors
+    async def deny(self) -> None:
+        await self._answer(Decision.DENY)
+
+    @dbus_method(name="Cancel")
+    @named_errors
+    async def cancel(self) -> None:
+        await self._answer(Decision.CANCEL)
+
+    async def _answer(self, decision: Decision) -> None:
+        caller = await self._service.current_caller()
+        self._service.answer(self.task, decision, caller)
+
+    @dbus_property(name="Id", access=PropertyAccess.READ)
+    def id(self) -> "t":  # noqa: F821
+        return self.task.id
+
+    @dbus_property(name="Request", access=PropertyAccess.READ)
+    def request(self) -> "s":  # noqa: F821
+        return self.task.request
+
+    @dbus_property(name="State", access=PropertyAccess.READ)
+    def state(self) -> "s":  # noqa: F821
+        return str(self.task.state)
+
+    @dbus_property(name="Reply", access=PropertyAccess.READ)
+    def reply(self) -> "s":  # noqa: F821
+        return self.task.reply
+
+    @dbus_property(name="Tier", access=PropertyAccess.READ)
+    def tier(self) -> "s":  # noqa: F821
+        return self.task.tier
+
+    @dbus_property(name="Created", access=PropertyAccess.READ)
+    def created(self) -> "d":  # noqa: F821
+        return self.task.created
+
+    @dbus_property(name="Caller", access=PropertyAccess.READ)
+    def caller(self) -> "a{sv}":  # noqa: F821
+        return to_vardict(self.task.caller.to_json())
+
+    @dbus_property(name="Steps", access=PropertyAccess.READ)
+    def steps(self) -> "aa{sv}":  # noqa: F821
+        return [steps_entry(s.to_json()) for s in self.task.steps]
+
+    @dbus_signal(name="Progress")
+    def progress(self, kind: str, detail: dict[str, Any]) -> "sa{sv}":  # noqa: F821
+        return [kind, to_vardict(detail)]
+
+    @dbus_signal(name="ConfirmationRequested")
+    def confirmation_requested(self, summary: str, detail: dict[str, Any]) -> "sa{sv}":  # noqa: F821
+        return [summary, to_vardict(detail)]
+
+    @dbus_signal(name="Finished")
+    def finished(self, state: str, reply: str) -> "ss":  # noqa: F821
+        return [state, reply]
+
+    def changed(self) -> None:
+        self.emit_properties_changed({"State": str(self.task.state), "Reply": self.task.reply,
+                                      "Tier": self.task.tier, "Steps": self.steps})
+
+
+def steps_entry(step: dict[str, Any]) -> dict[str, Any]:
+    """A step for the bus: args both as a{sv} and as JSON (for shells and jq)."""
+    entry = to_vardict(step)
+    entry.update(to_vardict({"args_json": json.dumps(step["args"], ensure_ascii=False)}))
+    return entry
+

@@ -1,0 +1,1 @@
+"""agentctl: the command-line client of the D-Bus API."""

@@ -1,0 +1,315 @@
+"""agentctl: ask agentd for things and look after its tasks, over D-Bus."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import sys
+import textwrap
+from typing import Any
+
+from agentd import __version__
+from agentd.bus.names import AGENT_IFACE, AGENT_PATH, TASK_IFACE, task_path
+from agentd.bus.variants import from_variant
+from agentd.cli.client import AgentClient, ClientError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_DAEMON = 0, 1, 2, 3
+FINAL_STATES = {"done", "failed", "cancelled", "interrupted"}
+
+DESCRIPTION = """\
+Ask agentd, the on-device agent, to do things, and look after its tasks.
+
+agentd understands requests such as "set a timer for ten minutes", "turn off wifi
+and turn on bluetooth" or "what time is it". Steps that send data off the phone
+(SMS, calls) or cannot be undone wait for your confirmation: agentctl asks y/N at
+the terminal, or you answer later with `agentctl confirm ID` / `agentctl deny ID`.
+"""
+
+EPILOG = """\
+examples:
+  agentctl ask what time is it
+  agentctl ask --dry-run --json "turn off wifi, then turn on bluetooth"
+  agentctl ask --dry-run --json --batch requests.txt
+  agentctl tasks
+  agentctl confirm 12
+
+exit status: 0 done, 1 the task failed, was cancelled or denied, 2 usage or bad
+request, 3 agentd is not reachable.
+"""
+
+
+def _emit(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+def _note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _task_json(path: str, props: dict[str, Any]) -> dict[str, Any]:
+    return {"task": path, "id": props.get("Id"), "request": props.get("Request", ""),
+            "state": props.get("State", ""), "tier": props.get("Tier", ""),
+            "reply": props.get("Reply", ""), "created": props.get("Created"),
+            "caller": props.get("Caller", {}),
+            "steps": [{k: v for k, v in step.items() if k != "args_json"}
+                      for step in props.get("Steps", [])]}
+
+
+def _parse_task_id(text: str) -> str:
+    if text.startswith("/"):
+        return text
+    if not text.isdigit():
+        raise ClientError(f"{text!r} is not a task id; `agentctl tasks` lists them")
+    return task_path(int(text))
+
+
+# -- ask -------------------------------------------------------------------------------
+
+
+async def _prompt_yes_no(question: str) -> bool:
+    """Ask y/N on the terminal without blocking the event loop (signals keep flowing)."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str] = loop.create_future()
+    print(question, end=" ", file=sys.stderr, flush=True)
+    loop.add_reader(sys.stdin.fileno(),
+                    lambda: answer.done() or answer.set_result(sys.stdin.readline()))
+    try:
+        return (await answer).strip().lower() in ("y", "yes")
+    finally:
+        loop.remove_reader(sys.stdin.fileno())
+
+
+async def _follow(client: AgentClient, path: str, quiet: bool) -> dict[str, Any]:
+    """Show a task's progress until it finishes; answer confirmations at the terminal."""
+    task_id = path.rsplit("/", 1)[-1]
+    props = await client.task(path)
+    prompt: asyncio.Task[bool] | None = None
+    while props.get("State") not in FINAL_STATES:
+        getter = asyncio.ensure_future(client.next_signal(path))
+        waiting = {getter} | ({prompt} if prompt else set())
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if prompt in done:
+            getter.cancel()
+            member = "Confirm" if prompt.result() else "Deny"
+            prompt = None
+            try:
+                await client.call(path, TASK_IFACE, member)
+            except ClientError as exc:
+                _note(f"agentctl: {exc}")
+            continue
+        msg = getter.result()
+        body = from_variant(msg.body)
+        if msg.member == "Progress" and not quiet:
+            _show_progress(body[0], body[1])
+        elif msg.member == "ConfirmationRequested":
+            summary = body[0]
+            if sys.stdin.isatty():
+                prompt = asyncio.ensure_future(_prompt_yes_no(f"Allow: {summary}? [y/N]"))
+            else:
+                _note(f"Needs your confirmation: {summary}\n  agentctl confirm {task_id}   "
+                      f"or   agentctl deny {task_id}")
+        elif msg.member == "Finished":
+            break
+    if prompt:
+        prompt.cancel()
+        _note("")
+    return await client.task(path)
+
+
+def _show_progress(kind: str, detail: dict[str, Any]) -> None:
+    if kind == "planned":
+        _note(f"… {detail.get('steps', 0)} step(s) planned ({detail.get('tier')})")
+    elif kind == "step" and detail.get("state") == "running":
+        _note(f"→ {detail.get('summary', detail.get('tool'))}")
+    elif kind == "understanding":
+        _note("… understanding")
+
+
+async def _ask_one(client: AgentClient, text: str, options: dict[str, Any],
+                   args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
+    try:
+        path = await client.ask(text, options)
+    except ClientError as exc:
+        if exc.not_running:
+            raise
+        return EXIT_USAGE, {"request": text, "state": "rejected", "steps": [],
+                            "reply": str(exc), "error": {"name": exc.name, "message": str(exc)}}
+    props = await _follow(client, path, quiet=args.json or args.batch is not None)
+    result = _task_json(path, props)
+    return (EXIT_OK if result["state"] == "done" else EXIT_FAILED), result
+
+
+async def cmd_ask(client: AgentClient, args: argparse.Namespace) -> int:
+    options = {"dry_run": True} if args.dry_run else {}
+    await client.watch_tasks()
+    if args.batch is not None:
+        worst = EXIT_OK
+        with open(args.batch, encoding="utf-8") if args.batch != "-" else sys.stdin as lines:
+            for line in lines:
+                text = line.strip()
+                if not text or text.startswith("#"):
+                    continue
+                status, result = await _ask_one(client, text, options, args)
+                worst = max(worst, status)
+                if args.json:
+                    _emit(result)
+                else:
+                    plan = ", ".join(f"{s['tool']}({json.dumps(s['args'])})"
+                                     for s in result["steps"]) or "-"
+                    print(f"{text}\n  → {plan}\n  {result['reply']}")
+        return worst
+    text = " ".join(args.text)
+    if not text.strip():
+        raise ClientError("say what to ask, e.g. agentctl ask what time is it", "usage")
+    status, result = await _ask_one(client, text, options, args)
+    if args.json:
+        _emit(result)
+    else:
+        print(result["reply"])
+    return status
+
+
+# -- tasks and the rest ------------------------------------------------------------------
+
+
+def _when(timestamp: float | None) -> str:
+    if not timestamp:
+        return ""
+    when = dt.datetime.fromtimestamp(timestamp)
+    fmt = "%H:%M:%S" if when.date() == dt.date.today() else "%Y-%m-%d %H:%M"
+    return when.strftime(fmt)
+
+
+async def cmd_tasks(client: AgentClient, args: argparse.Namespace) -> int:
+    (paths,) = await client.call(AGENT_PATH, AGENT_IFACE, "ListTasks")
+    tasks = [_task_json(p, await client.task(p)) for p in paths[-args.limit:]]
+    if args.json:
+        _emit(tasks)
+        return EXIT_OK
+    if not tasks:
+        print("No tasks yet. Try: agentctl ask what time is it")
+    for t in tasks:
+        print(f"{t['id']:>5}  {_when(t['created']):<16} {t['state']:<21} "
+              f"{textwrap.shorten(t['request'], 50)}")
+    return EXIT_OK
+
+
+async def cmd_task(client: AgentClient, args: argparse.Namespace) -> int:
+    path = _parse_task_id(args.id)
+    t = _task_json(path, await client.task(path))
+    if args.json:
+        _emit(t)
+        return EXIT_OK
+    print(f"task {t['id']}  {t['state']}  ({_when(t['created'])}, tier: {t['tier'] or '-'})")
+    print(f"  request: {t['request']}")
+    caller = t["caller"]
+    print(f"  caller:  {caller.get('exe') or caller.get('bus_name')} (uid {caller.get('uid')}, "
+          f"pid {caller.get('pid')})")
+    for step in t["steps"]:
+        print(f"  {step['index'] + 1}. [{step['state']}] {step['summary']}  ({step['risk']})")
+        if step.get("result"):
+            print(f"       {step['result']}")
+        if step.get("error"):
+            print(f"       error: {step['error']}")
+    print(f"  reply:   {t['reply']}")
+    return EXIT_OK
+
+
+async def cmd_answer(client: AgentClient, args: argparse.Namespace) -> int:
+    member = {"confirm": "Confirm", "deny": "Deny", "cancel": "Cancel"}[args.command]
+    await client.call(_parse_task_id(args.id), TASK_IFACE, member)
+    if not args.json:
+        print({"Confirm": "Confirmed.", "Deny": "Denied.", "Cancel": "Cancelled."}[member])
+    return EXIT_OK
+
+
+async def cmd_tools(client: AgentClient, args: argparse.Namespace) -> int:
+    (tools,) = await client.call(AGENT_PATH, AGENT_IFACE, "ListTools")
+    entries = from_variant(tools)
+    for entry in entries:
+        entry["schema"] = json.loads(entry["schema"])
+    if args.json:
+        _emit(entries)
+        return EXIT_OK
+    for e in entries:
+        mark = "" if e["available"] else f"  [needs {e['capability']} adapter]"
+        print(f"{e['name']:<22} {e['risk']:<13} {e['description']}{mark}")
+    return EXIT_OK
+
+
+async def cmd_status(client: AgentClient, args: argparse.Namespace) -> int:
+    props = await client.agent()
+    if args.json:
+        _emit(props)
+    else:
+        print(f"agentd {props['Version']}: {props['State']}, {props['ActiveTasks']} active "
+              f"task(s), model: {props['Model'] or 'none (templates only)'}")
+    return EXIT_OK
+
+
+COMMANDS = {"ask": cmd_ask, "tasks": cmd_tasks, "task": cmd_task, "confirm": cmd_answer,
+            "deny": cmd_answer, "cancel": cmd_answer, "tools": cmd_tools, "status": cmd_status}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agentctl", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"agentctl {__version__}")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    ask = sub.add_parser("ask", help="ask agentd to do something",
+                         description="Send a request, show progress, print the reply.")
+    ask.add_argument("text", nargs="*", help="the request, e.g. set a timer for 5 minutes")
+    ask.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
+    ask.add_argument("--batch", metavar="FILE",
+                     help="read one request per line from FILE (- for stdin)")
+    ask.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                     help="print the task as JSON (one object per line with --batch)")
+    tasks = sub.add_parser("tasks", help="list recent tasks")
+    tasks.add_argument("--limit", type=int, default=50, help="show at most N (default 50)")
+    for name, text in (("task", "show one task and its steps"),
+                       ("confirm", "allow the step a task is waiting on"),
+                       ("deny", "refuse the step a task is waiting on"),
+                       ("cancel", "cancel an unfinished task")):
+        cmd = sub.add_parser(name, help=text, description=text)
+        cmd.add_argument("id", help="task id (from `agentctl tasks`) or object path")
+    sub.add_parser("tools", help="list the tools agentd offers and their risk")
+    sub.add_parser("status", help="show whether agentd runs, its version and model")
+    for cmd in sub.choices.values():
+        if cmd.prog.split()[-1] != "ask":
+            cmd.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                             help="print JSON for scripts")
+    return parser
+
+
+async def _main(args: argparse.Namespace) -> int:
+    client = await AgentClient.connect()
+    try:
+        return await COMMANDS[args.command](client, args)
+    finally:
+        client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "ask" and args.batch is None and not args.text:
+        build_parser().error("ask needs a request (or --batch FILE)")
+    try:
+        return asyncio.run(_main(args))
+    except ClientError as exc:
+        print(f"agentctl: {exc}", file=sys.stderr)
+        if exc.not_running or "session bus" in str(exc):
+            return EXIT_NO_DAEMON
+        return EXIT_USAGE if exc.name.startswith("io.agentd.Error.Invalid") else EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

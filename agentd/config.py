@@ -1,0 +1,94 @@
+"""One settings model, every field described, loaded once at start and passed down.
+
+Sources, later ones winning: ``/etc/agentd/agentd.toml``, drop-ins in
+``/etc/agentd/agentd.toml.d/*.toml`` (sorted), ``$XDG_CONFIG_HOME/agentd/agentd.toml``,
+then environment variables ``AGENTD_<FIELD>`` (upper case).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentd.errors import InvalidRequest
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    value = os.environ.get(var)
+    return Path(value) if value else Path.home() / fallback
+
+
+def _described(default: Any, description: str) -> Any:
+    return field(default=default, metadata={"description": description})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """agentd's settings. ``agentd --print-config`` shows the effective values."""
+
+    state_dir: Path = field(
+        default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state") / "agentd",
+        metadata={"description": "where the task journal (SQLite) lives"},
+    )
+    max_active_tasks: int = _described(
+        16, "tasks that may be unfinished at once; past it, Ask fails with Busy")
+    max_request_bytes: int = _described(4096, "longest request text accepted, in UTF-8 bytes")
+    confirmation_timeout_s: float = _described(
+        120.0, "how long a step waits for Confirm before it counts as denied")
+    exported_tasks: int = _described(
+        200, "finished tasks kept on the bus as objects (unfinished ones always are)")
+    language: str = _described("en", "language of the sentence templates")
+    log_level: str = _described("info", "debug, info, warning or error")
+
+    @classmethod
+    def describe(cls) -> dict[str, str]:
+        return {f.name: f.metadata["description"] for f in dataclasses.fields(cls)}
+
+
+def _config_files() -> list[Path]:
+    etc = Path(os.environ.get("AGENTD_SYSCONFDIR", "/etc/agentd"))
+    files = [etc / "agentd.toml"]
+    dropins = etc / "agentd.toml.d"
+    if dropins.is_dir():
+        files += sorted(dropins.glob("*.toml"))
+    files.append(_xdg("XDG_CONFIG_HOME", ".config") / "agentd" / "agentd.toml")
+    return files
+
+
+def _coerce(name: str, kind: Any, value: Any, source: str) -> Any:
+    target = {"Path": Path, "int": int, "float": float, "str": str}[
+        kind if isinstance(kind, str) else kind.__name__
+    ]
+    try:
+        return target(value)
+    except (TypeError, ValueError):
+        raise InvalidRequest(f"{source}: setting {name!r} must be {target.__name__}, "
+                             f"got {value!r}") from None
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """Read every source in order; unknown keys are an error that names the file."""
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {}
+    for path in _config_files():
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidRequest(f"{path}: not valid TOML: {exc}") from None
+        for key, value in data.items():
+            if key not in fields:
+                raise InvalidRequest(f"{path}: unknown setting {key!r}; known: "
+                                     f"{', '.join(fields)}")
+            values[key] = _coerce(key, fields[key].type, value, str(path))
+    for name, f in fields.items():
+        env = os.environ.get(f"AGENTD_{name.upper()}")
+        if env is not None:
+            values[name] = _coerce(name, f.type, env, f"AGENTD_{name.upper()}")
+    values.update(overrides or {})
+    return Settings(**values)

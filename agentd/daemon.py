@@ -1,0 +1,145 @@
+"""agentd: the daemon. Owns io.agentd.Agent1 on the session bus.
+
+Start-up order matters: open and recover the journal (unfinished tasks become
+``interrupted``), export every object, and only then take the bus name, so a caller
+activated by D-Bus never sees a half-exported daemon.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from dbus_fast import BusType, Message, MessageType, RequestNameReply
+from dbus_fast.aio import MessageBus
+from dbus_fast.constants import NameFlag
+from dbus_fast.errors import AuthError
+
+from agentd import __version__
+from agentd.bus.names import BUS_NAME, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH
+from agentd.bus.service import AgentService
+from agentd.config import Settings, load_settings
+from agentd.errors import AgentError, Unavailable
+from agentd.log import setup_logging
+from agentd.tasks.journal import Journal, TimerRecord
+from agentd.tasks.runner import TaskRunner
+from agentd.tools.builtin import install_builtin_tools
+from agentd.tools.builtin.scheduler import Scheduler
+from agentd.tools.catalogue import CATALOGUE
+from agentd.tools.registry import ToolRegistry
+from agentd.understanding.templates import TemplateTier
+
+log = logging.getLogger("agentd")
+
+
+async def connect_session_bus() -> MessageBus:
+    try:
+        return await MessageBus(bus_type=BusType.SESSION).connect()
+    except (OSError, AuthError, ValueError) as exc:
+        raise Unavailable(f"cannot connect to the D-Bus session bus ({exc}); run agentd in "
+                          "a user session, or under `dbus-run-session`") from None
+
+
+async def announce_timer(bus: MessageBus, service: AgentService, timer: TimerRecord,
+                         late_s: float) -> None:
+    """A D-Bus signal for programs, and a desktop notification where a server runs."""
+    await service.timer_fired(timer, late_s)
+    title = "Timer done" if timer.kind == "timer" else "Alarm"
+    body = timer.label or ""
+    if late_s >= 60:
+        body = f"{body} (agentd was not running when it was due; {late_s / 60:.0f} min late)"
+    reply = await bus.call(Message(
+        destination=NOTIFICATIONS_NAME, path=NOTIFICATIONS_PATH, interface=NOTIFICATIONS_NAME,
+        member="Notify", signature="susssasa{sv}i",
+        body=["agentd", 0, "alarm-symbolic", title, body.strip(), [], {}, -1]))
+    if reply is None or reply.message_type is MessageType.ERROR:
+        detail = reply.error_name if reply else "no reply"
+        log.info("no desktop notification for %s %d (%s)", timer.kind, timer.id, detail)
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    journal = Journal(settings.state_dir / "journal.sqlite3")
+    try:
+        interrupted = journal.recover()
+        registry = ToolRegistry(CATALOGUE)
+        install_builtin_tools(registry)
+        templates = TemplateTier(registry, settings.language)
+        bus = await connect_session_bus()
+        service = AgentService(bus, journal, registry, settings.exported_tasks)
+        scheduler = Scheduler(journal, lambda t, late: announce_timer(bus, service, t, late))
+        runner = TaskRunner(settings, journal, registry, templates.understand, scheduler,
+                            service)
+        service.runner = runner
+        service.export()
+        reply = await bus.request_name(BUS_NAME, NameFlag.DO_NOT_QUEUE)
+        if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
+            raise Unavailable(f"another program already owns {BUS_NAME} on this bus "
+                              "(is agentd running already? `agentctl status` tells)")
+        scheduler.start()
+        log.info("agentd %s ready on %s (journal %s, %d task(s) interrupted)", __version__,
+                 BUS_NAME, journal.path, len(interrupted))
+        disconnected = asyncio.ensure_future(bus.wait_for_disconnect())
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({disconnected, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if disconnected.done():
+            log.warning("lost the D-Bus connection; exiting")
+        await runner.shutdown()
+        await scheduler.stop()
+        bus.disconnect()
+    finally:
+        journal.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="agentd",
+        description="On-device agent runtime: serves io.agentd.Agent1 on the D-Bus session "
+                    "bus. Usually started by systemd (agentd.service) or D-Bus activation.",
+        epilog="Settings are read from /etc/agentd/agentd.toml, /etc/agentd/agentd.toml.d/, "
+               "~/.config/agentd/agentd.toml and AGENTD_* environment variables.")
+    parser.add_argument("--version", action="version", version=f"agentd {__version__}")
+    parser.add_argument("--debug", action="store_true", help="log debug messages and tracebacks")
+    parser.add_argument("--state-dir", type=Path, help="journal directory (overrides settings)")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the effective settings with their descriptions and exit")
+    args = parser.parse_args(argv)
+    overrides: dict[str, object] = {}
+    if args.state_dir:
+        overrides["state_dir"] = args.state_dir
+    if args.debug:
+        overrides["log_level"] = "debug"
+    try:
+        settings = load_settings(overrides)
+    except AgentError as exc:
+        print(f"agentd: {exc.message}", file=sys.stderr)
+        return 2
+    if args.print_config:
+        descriptions = Settings.describe()
+        for field in dataclasses.fields(settings):
+            print(f"# {descriptions[field.name]}\n{field.name} = "
+                  f"{getattr(settings, field.name)!r}")
+        return 0
+    setup_logging(settings.log_level)
+    return asyncio.run(_run(settings, debug=args.debug))
+
+
+async def _run(settings: Settings, debug: bool) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await serve(settings, stop)
+    except AgentError as exc:
+        log.error("%s", exc.message, exc_info=debug)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Policy: decides, right before a step runs, whether it may run."""

@@ -1,0 +1,1 @@
+"""Tasks: every request becomes a journaled task that survives crashes."""

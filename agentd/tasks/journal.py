@@ -1,0 +1,262 @@
+"""The journal: every task and step in SQLite (WAL), written before anything runs.
+
+A task unfinished when the daemon died is marked ``interrupted`` by ``recover()``;
+a step that was running becomes ``unknown`` and is never re-run. Timers and alarms
+live here too, so they fire after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentd.errors import AgentError
+from agentd.tasks.model import Caller, StepRecord, StepState, TaskRecord, TaskState
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request TEXT NOT NULL,
+    state TEXT NOT NULL,
+    tier TEXT NOT NULL DEFAULT '',
+    reply TEXT NOT NULL DEFAULT '',
+    options TEXT NOT NULL DEFAULT '{}',
+    caller_name TEXT NOT NULL DEFAULT '',
+    caller_uid INTEGER NOT NULL DEFAULT -1,
+    caller_pid INTEGER NOT NULL DEFAULT -1,
+    caller_exe TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS steps (
+    task_id INTEGER NOT NULL REFERENCES tasks(id),
+    idx INTEGER NOT NULL,
+    tool TEXT NOT NULL,
+    args TEXT NOT NULL,
+    risk TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    state TEXT NOT NULL,
+    result TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT '',
+    confirmed INTEGER NOT NULL DEFAULT 0,
+    started REAL,
+    finished REAL,
+    PRIMARY KEY (task_id, idx)
+);
+CREATE TABLE IF NOT EXISTS timers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    label TEXT NOT NULL DEFAULT '',
+    due REAL NOT NULL,
+    state TEXT NOT NULL,
+    task_id INTEGER,
+    created REAL NOT NULL,
+    fired REAL
+);
+CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks(state);
+CREATE INDEX IF NOT EXISTS timers_by_state ON timers(state);
+"""
+
+_UNFINISHED = tuple(s.value for s in TaskState if not s.is_final)
+
+
+class StorageError(AgentError):
+    """The journal cannot be written: the disk is full or the file is damaged."""
+
+    name = "StorageFailed"
+
+
+@dataclass(frozen=True)
+class TimerRecord:
+    id: int
+    kind: str  # "timer" or "alarm"
+    label: str
+    due: float
+    state: str  # "pending", "fired", "cancelled"
+    task_id: int | None
+
+
+class Journal:
+    """All writes commit before the call returns (synchronous=FULL): kill -9 loses nothing."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StorageError(f"{path} was written by a newer agentd (schema {version}); "
+                                   "upgrade agentd or move the file away")
+            self._db.executescript(SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot open the task journal {path}: {exc}. Move the file "
+                               "away to start with an empty journal") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                yield self._db
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc):
+                raise StorageError(f"the disk holding {self.path.parent} is full; agentd "
+                                   "cannot record tasks. Free some space and try again") from None
+            raise StorageError(f"cannot write the task journal {self.path}: {exc}") from None
+
+    # -- tasks ------------------------------------------------------------------------
+
+    def create_task(self, request: str, options: dict[str, Any], caller: Caller) -> TaskRecord:
+        now = time.time()
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT INTO tasks (request, state, options, caller_name, caller_uid, "
+                "caller_pid, caller_exe, created, updated) VALUES (?,?,?,?,?,?,?,?,?)",
+                (request, TaskState.QUEUED.value, json.dumps(options), caller.bus_name,
+                 caller.uid, caller.pid, caller.exe, now, now))
+        assert cur.lastrowid is not None
+        return TaskRecord(id=cur.lastrowid, request=request, state=TaskState.QUEUED,
+                          created=now, updated=now, caller=caller, options=options)
+
+    def save_task(self, task: TaskRecord) -> None:
+        task.updated = time.time()
+        with self._write() as db:
+            db.execute("UPDATE tasks SET state=?, tier=?, reply=?, updated=? WHERE id=?",
+                       (task.state.value, task.tier, task.reply, task.updated, task.id))
+
+    def save_plan(self, task: TaskRecord) -> None:
+        """Record every planned step before the first one runs."""
+        task.updated = time.time()
+        with self._write() as db:
+            db.execute("UPDATE tasks SET state=?, tier=?, updated=? WHERE id=?",
+                       (task.state.value, task.tier, task.updated, task.id))
+            db.executemany(
+                "INSERT INTO steps (task_id, idx, tool, args, risk, summary, state) "
+                "VALUES (?,?,?,?,?,?,?)",
+                [(task.id, s.index, s.tool, json.dumps(s.args), s.risk, s.summary,
+                  s.state.value) for s in task.steps])
+
+    def save_step(self, task_id: int, step: StepRecord) -> None:
+        now = time.time()
+        started = now if step.state is StepState.RUNNING else None
+        finished = now if step.state in (StepState.DONE, StepState.FAILED) else None
+        with self._write() as db:
+            db.execute(
+                "UPDATE steps SET state=?, result=?, error=?, confirmed=?, "
+                "started=COALESCE(?, started), finished=COALESCE(?, finished) "
+                "WHERE task_id=? AND idx=?",
+                (step.state.value, step.result, step.error, int(step.confirmed), started,
+                 finished, task_id, step.index))
+
+    def load_task(self, task_id: int) -> TaskRecord | None:
+        row = self._db.execute("SELECT * FROM tasks WHERE id=?", (task_id,)).fetchone()
+        return self._task_from_row(row) if row else None
+
+    def recent_tasks(self, limit: int) -> list[TaskRecord]:
+        """Every unfinished task plus the newest ``limit`` finished ones, oldest first."""
+        rows = self._db.execute(
+            f"SELECT * FROM tasks WHERE state IN ({','.join('?' * len(_UNFINISHED))}) "
+            "UNION SELECT * FROM (SELECT * FROM tasks ORDER BY id DESC LIMIT ?) ORDER BY id",
+            (*_UNFINISHED, limit)).fetchall()
+        return [self._task_from_row(r) for r in rows]
+
+    def executed_steps(self, since: float) -> list[tuple[float, str, StepRecord]]:
+        """Steps that ran (or may have) since a time: (when, request, step), oldest first."""
+        rows = self._db.execute(
+            "SELECT s.*, t.request FROM steps s JOIN tasks t ON t.id = s.task_id "
+            "WHERE s.started >= ? ORDER BY s.started", (since,)).fetchall()
+        return [(r[10], r[-1], self._step_from_row(r)) for r in rows]
+
+    def recover(self) -> list[int]:
+        """Mark what a dead daemon left unfinished; never re-run anything. Returns task ids."""
+        rows = self._db.execute(
+            f"SELECT id FROM tasks WHERE state IN ({','.join('?' * len(_UNFINISHED))})",
+            _UNFINISHED).fetchall()
+        ids = [r[0] for r in rows]
+        for task_id in ids:
+            task = self.load_task(task_id)
+            assert task is not None
+            unknown = [s for s in task.steps if s.state is StepState.RUNNING]
+            for step in task.steps:
+                if step.state is StepState.RUNNING:
+                    step.state = StepState.UNKNOWN
+                    step.error = "agentd stopped while this step ran; it may or may not have happened"
+                elif step.state in (StepState.PLANNED, StepState.AWAITING_CONFIRMATION):
+                    step.state = StepState.NOT_RUN
+                else:
+                    continue
+                self.save_step(task.id, step)
+            task.state = TaskState.INTERRUPTED
+            task.reply = "agentd stopped before this task finished; nothing was re-run."
+            if unknown:
+                task.reply += " Check whether this happened: " + "; ".join(
+                    s.summary for s in unknown) + "."
+            self.save_task(task)
+            log.warning("task %d was unfinished when agentd stopped: now interrupted", task_id)
+        return ids
+
+    def count_unfinished(self) -> int:
+        return int(self._db.execute(
+            f"SELECT COUNT(*) FROM tasks WHERE state IN ({','.join('?' * len(_UNFINISHED))})",
+            _UNFINISHED).fetchone()[0])
+
+    def _task_from_row(self, row: tuple[Any, ...]) -> TaskRecord:
+        (task_id, request, state, tier, reply, options, caller_name, uid, pid, exe,
+         created, updated) = row
+        steps = [self._step_from_row(r) for r in self._db.execute(
+            "SELECT * FROM steps WHERE task_id=? ORDER BY idx", (task_id,))]
+        return TaskRecord(id=task_id, request=request, state=TaskState(state), created=created,
+                          updated=updated, caller=Caller(caller_name, uid, pid, exe),
+                          options=json.loads(options), tier=tier, reply=reply, steps=steps)
+
+    @staticmethod
+    def _step_from_row(row: tuple[Any, ...]) -> StepRecord:
+        return StepRecord(index=row[1], tool=row[2], args=json.loads(row[3]), risk=row[4],
+                          summary=row[5], state=StepState(row[6]), result=row[7],
+                          error=row[8], confirmed=bool(row[9]))
+
+    # -- timers and alarms ------------------------------------------------------------
+
+    def add_timer(self, kind: str, label: str, due: float, task_id: int | None) -> TimerRecord:
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT INTO timers (kind, label, due, state, task_id, created) "
+                "VALUES (?,?,?,?,?,?)", (kind, label, due, "pending", task_id, time.time()))
+        assert cur.lastrowid is not None
+        return TimerRecord(cur.lastrowid, kind, label, due, "pending", task_id)
+
+    def pending_timers(self, kind: str | None = None) -> list[TimerRecord]:
+        sql = "SELECT id, kind, label, due, state, task_id FROM timers WHERE state='pending'"
+        params: tuple[Any, ...] = ()
+        if kind:
+            sql += " AND kind=?"
+            params = (kind,)
+        return [TimerRecord(*r) for r in self._db.execute(sql + " ORDER BY due", params)]
+
+    def set_timer_state(self, timer_id: int, state: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE timers SET state=?, fired=? WHERE id=?",
+                       (state, time.time() if state == "fired" else None, timer_id))
+
+    def timer(self, timer_id: int) -> TimerRecord | None:
+        row = self._db.execute("SELECT id, kind, label, due, state, task_id FROM timers "
+                               "WHERE id=?", (timer_id,)).fetchone()
+        return TimerRecord(*row) if row else None

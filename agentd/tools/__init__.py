@@ -1,0 +1,1 @@
+"""Tools: one declaration each (``catalogue``), implementations in ``builtin``."""

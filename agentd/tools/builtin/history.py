@@ -1,0 +1,55 @@
+"""agent.history: what agentd did, read back from the journal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from agentd.errors import InvalidArguments
+from agentd.tasks.model import StepState
+from agentd.tools.context import ToolContext
+from agentd.tools.registry import ArgValue, ToolResult
+
+MAX_ITEMS = 20
+
+
+def parse_since(since: str, now: dt.datetime) -> dt.datetime:
+    """"today", "yesterday", "HH:MM", "YYYY-MM-DD", "2h"/"3 hours"; default: last 24 h."""
+    text = since.strip().casefold()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if not text:
+        return now - dt.timedelta(days=1)
+    if text in ("today", "this morning"):
+        return midnight
+    if text == "yesterday":
+        return midnight - dt.timedelta(days=1)
+    if m := re.fullmatch(r"(\d{1,2}):(\d{2})", text):
+        return midnight.replace(hour=int(m[1]) % 24, minute=int(m[2]) % 60)
+    if m := re.fullmatch(r"(\d+)\s*(h|hours?|m|min|minutes?|d|days?)", text):
+        unit = {"h": "hours", "m": "minutes", "d": "days"}[m[2][0]]
+        return now - dt.timedelta(**{unit: int(m[1])})
+    try:
+        return dt.datetime.fromisoformat(text).astimezone()
+    except ValueError:
+        raise InvalidArguments(f"agent.history: cannot read since={since!r}; use today, "
+                               "yesterday, HH:MM, YYYY-MM-DD or a number of hours") from None
+
+
+async def tell_history(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
+    now = dt.datetime.now().astimezone()
+    since = parse_since(str(args.get("since", "")), now)
+    entries = [(when, step) for when, _, step in ctx.journal.executed_steps(since.timestamp())
+               if step.tool != "agent.history"]
+    if not entries:
+        return ToolResult("I haven't done anything in that time.", {"steps": []})
+    lines = []
+    for when, step in entries[-MAX_ITEMS:]:
+        clock = dt.datetime.fromtimestamp(when).astimezone().strftime("%H:%M")
+        outcome = "" if step.state is StepState.DONE else f" ({step.state})"
+        lines.append(f"{clock} {step.summary}{outcome}")
+    more = len(entries) - MAX_ITEMS
+    text = f"{len(entries)} action(s): " + "; ".join(lines) + "."
+    if more > 0:
+        text += f" ({more} older not shown)"
+    return ToolResult(text, {"steps": [{"at": w, "tool": s.tool, "args": s.args,
+                                        "state": str(s.state)} for w, s in entries]})

@@ -1,0 +1,504 @@
+"""Tier 1 understanding: sentence templates (hassil) turned into validated plans.
+
+The templates are data: YAML files in hassil's format under ``sentences/<language>/``.
+Each intent is named after the catalogue tool it calls (``timer.start``); its slots
+become the tool's arguments. Conversions happen here, after matching: durations to
+integer seconds, clock times to 24-hour "HH:MM", "on"/"off" to booleans, numbers to
+ints, and free text is cut from the request exactly as the user wrote it.
+
+Every step is checked with ``ToolSpec.validate`` before it is returned; a step that
+fails is no match. A request that no template matches gets an empty plan: this tier
+never guesses. Several commands in one sentence ("turn off wifi and then take a
+screenshot") are split at conjunctions when the whole sentence is not one command.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hassil import Intents, RecognizeResult, recognize_all
+from hassil.models import MatchEntity
+
+from agentd.errors import AgentError
+from agentd.tools.registry import ArgValue, ToolRegistry
+from agentd.understanding import numbers
+from agentd.understanding.plan import Plan, PlannedStep
+
+TIER = "templates"
+SENTENCES_DIR = Path(__file__).parent / "sentences"
+MAX_REQUEST_CHARS = 1000
+MAX_STEPS = 8
+# Most single-command matches one request may try while looking for a split.
+MAX_MATCHES = 48
+
+# Slots holding parts of a duration or a time of day (see sentences/en/_common.yaml).
+DURATION_SLOTS = frozenset({"d_hours", "d_minutes", "d_seconds", "d_h_half", "d_m_half", "d_fixed"})
+TIME_SLOTS = frozenset({"t_hour", "t_minute", "t_ampm", "t_fixed", "t_rel", "t_past", "t_to"})
+# Which argument a clock time fills, per tool.
+TIME_ARG = {"alarm.set": "time", "agent.history": "since"}
+# Slot names that differ from the argument they fill.
+ARG_NAME = {"app_name": "app", "percent": "value", "state": "value"}
+# Free text keeps its inner and final punctuation; names are trimmed harder.
+FREE_TEXT = frozenset({"text", "body", "summary"})
+# Most words a name slot may have: longer is a misparse, not a name.
+MAX_WORDS = {"to": 4, "label": 5, "app": 3, "target": 6, "query": 6, "path": 8}
+# Words that are not an app's name ("switch to the other app").
+NOT_APPS = frozenset(
+    ["other", "previous", "last", "next", "new", "same", "an", "a", "that", "this"]
+)
+# A name made only of these words is a misparse ("show me my screenshots").
+FILLER_WORDS = frozenset(
+    [
+        "me",
+        "my",
+        "the",
+        "a",
+        "an",
+        "your",
+        "some",
+        "all",
+        "of",
+        "this",
+        "that",
+        "these",
+        "those",
+        "i",
+        "it",
+        "us",
+        "our",
+        "them",
+        "any",
+        "please",
+    ]
+)
+# Leading words dropped from names ("the tea timer" -> "tea").
+DETERMINERS = re.compile(r"^(?:(?:the|my|a|an|your|this|that|some|all)(?:\s+|$))+", re.IGNORECASE)
+# Words that are not a contact ("call me a taxi", "tell me a joke").
+NOT_CONTACTS = frozenset(
+    {
+        *("me", "us", "it", "him", "her", "them", "myself", "you", "your", "i", "my", "this"),
+        *("that", "a", "an", "the", "someone", "somebody", "anyone", "everyone", "to", "on"),
+        *("in", "at", "for", "of", "and", "or", "then", "with", "about", "from", "by", "up"),
+        *("what", "how", "how's", "why", "when", "where", "who", "is", "are", "do", "not"),
+    }
+)
+PHONE_NUMBER = re.compile(r"^\+?\d[\d\s\-().]*\d$")
+PHONE_PREFIX = re.compile(r"^(\+?\d[\d\s\-().]*\d)(?=\s)\s*(.*)$", re.DOTALL)
+FILENAME = re.compile(r"(?:.*/.*|.*\S\.[A-Za-z0-9]{1,5})")
+FINAL_PUNCTUATION = re.compile(r"[.?!…]*")
+WORD_CHAR = re.compile(r"\w")
+WORD_CONTINUES = re.compile(r"\w|[.'’-]\w")
+CONJUNCTION = re.compile(r"\b(?:and|then|also)\b|[,;]", re.IGNORECASE)
+# Where a request with several commands may be split, tried left to right.
+SEPARATOR = re.compile(
+    r"\s*(?:[,;]\s*|\.\s+)?\b(?:and\s+then|and\s+also|and\s+after\s+that|after\s+that"
+    r"|and|then|also|plus)\b\s*|\s*[;,]\s*|(?<=[^\s.])[.!?]\s+"
+    # Speech recognizers often leave out the punctuation between two commands.
+    r"|\s+(?=(?:turn|switch|set|take|open|launch|start|enable|disable|mute|cancel|stop"
+    r"|call|text|send|read|show|tap|press|type|what's|what|is)\b)",
+    re.IGNORECASE,
+)
+LEADING_SEPARATORS = re.compile(
+    r"^(?:\s|[,;.!?]|\b(?:and|then|also|plus|after\s+that)\b)+", re.IGNORECASE
+)
+TRAILING_SEPARATORS = re.compile(r"(?:\s|[,;]|\b(?:and|then|also)\b)+$", re.IGNORECASE)
+# Same-length rewrites before matching, so entity spans still index the request.
+AM_PM = re.compile(r"\b([ap])\.\s?m\b\.?", re.IGNORECASE)
+NUMBER_HYPHEN = re.compile(r"(?<=\d)-(?=[a-z])", re.IGNORECASE)
+CLOCK_COLON = re.compile(r"(?<=\b\d):(?=[0-5]\d\b)|(?<=\b\d\d):(?=[0-5]\d\b)")
+
+
+class NoMatch(Exception):
+    """A template matched but its slots do not make valid tool arguments."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """The best reading of one command: its steps and how good the match was."""
+
+    steps: tuple[PlannedStep, ...]
+    score: tuple[int, int, int]
+    swallowed_conjunction: bool  # a wildcard slot contains "and", "then", ",", ...
+
+
+class TemplateTier:
+    """Tier 1: matches a request against sentence templates and returns a plan."""
+
+    def __init__(self, registry: ToolRegistry, language: str = "en") -> None:
+        self._registry = registry
+        self.language = language
+        self._intents = load_intents(language)
+        self._warm_up()
+
+    def understand(self, text: str) -> Plan:
+        """The plan for ``text``, or an empty plan (reply CANNOT_DO) when nothing matches."""
+        if not text or len(text) > MAX_REQUEST_CHARS:
+            return Plan.nothing(tier=TIER)
+        memo: dict[str, Match | None] = {}
+        steps = self._plan(text, memo, MAX_STEPS)
+        if not steps:
+            return Plan.nothing(tier=TIER)
+        return Plan(steps=tuple(steps), tier=TIER)
+
+    # -- splitting ------------------------------------------------------------
+
+    def _plan(
+        self, text: str, memo: dict[str, Match | None], budget: int
+    ) -> list[PlannedStep] | None:
+        """Steps for ``text`` as one command, or as several split at conjunctions."""
+        text = strip_separators(text)
+        if not text or budget <= 0:
+            return None
+        whole = self._match_cached(text, memo)
+        if whole is not None and not whole.swallowed_conjunction:
+            return list(whole.steps)
+        if budget > 1 and len(memo) < MAX_MATCHES:
+            for sep in SEPARATOR.finditer(text):
+                split = self._split_at(text, sep, memo, budget)
+                if split is not None:
+                    return split
+        return list(whole.steps) if whole is not None else None
+
+    def _split_at(
+        self, text: str, sep: re.Match[str], memo: dict[str, Match | None], budget: int
+    ) -> list[PlannedStep] | None:
+        """One command before ``sep`` and one or more after it, or ``None``."""
+        left = strip_separators(text[: sep.start()])
+        if not left or len(memo) >= MAX_MATCHES:
+            return None
+        first = self._match_cached(left, memo)
+        if first is None:
+            return None
+        rest = self._plan(text[sep.end() :], memo, budget - len(first.steps))
+        if rest is None:
+            return None
+        return [*first.steps, *rest]
+
+    def _match_cached(self, text: str, memo: dict[str, Match | None]) -> Match | None:
+        """``match_one`` remembered for this request: splits try the same parts often."""
+        if text not in memo:
+            memo[text] = self.match_one(text)
+        return memo[text]
+
+    # -- one command ------------------------------------------------------------
+
+    def match_one(self, text: str) -> Match | None:
+        """The best valid reading of ``text`` as a single command, or ``None``."""
+        matched = normalize(text)
+        best: Match | None = None
+        for result in recognize_all(matched, self._intents, language=self.language):
+            try:
+                steps = self._steps(result, text)
+            except NoMatch:
+                continue
+            candidate = Match(steps, score(result), swallowed(result, text))
+            if best is None or candidate.score < best.score:
+                best = candidate
+        return best
+
+    def _steps(self, result: RecognizeResult, text: str) -> tuple[PlannedStep, ...]:
+        """Validated steps for one hassil result; raises ``NoMatch`` if they are not valid."""
+        tool = result.intent.name
+        slots = {entity.name: entity for entity in result.entities_list}
+        metadata = result.intent_metadata or {}
+        args = build_args(tool, slots, text, metadata)
+        steps = [self._validated(tool, args)]
+        if "setting2" in slots:  # "turn off wifi and bluetooth"
+            second = {**args, "setting": slots["setting2"].value}
+            steps.append(self._validated(tool, second))
+        return tuple(steps)
+
+    def _validated(self, tool: str, args: Mapping[str, object]) -> PlannedStep:
+        """The step if ``ToolSpec.validate`` accepts it (arguments in declared order)."""
+        try:
+            spec = self._registry.spec(tool)
+            declared = [a.name for a in spec.args]
+            ordered = {name: args[name] for name in declared if name in args}
+            clean = spec.validate({**ordered, **args})
+        except AgentError as error:
+            raise NoMatch(str(error)) from error
+        return PlannedStep(tool=tool, args=clean)
+
+    def _warm_up(self) -> None:
+        """Build hassil's number-word tries now, not on the first request."""
+        for text in (
+            "set a timer for one hour ten minutes and five seconds",
+            "set an alarm for seven thirty",
+            "set an alarm for seven oh five",
+            "set an alarm for ten past seven",
+            "set the volume to fifty percent",
+            "what did you do in the last two hours",
+        ):
+            self.match_one(text)
+
+
+# -- loading -------------------------------------------------------------------
+
+
+def load_intents(language: str) -> Intents:
+    """All sentence files for ``language``, merged into one hassil ``Intents``."""
+    folder = SENTENCES_DIR / language
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        raise ValueError(f"no sentence templates for language {language!r} in {folder}")
+    merged: dict[str, Any] = {}
+    for path in files:
+        with path.open(encoding="utf-8") as stream:
+            merge(merged, yaml.safe_load(stream) or {})
+    return Intents.from_dict(merged)
+
+
+def merge(base: dict[str, Any], new: Mapping[str, Any]) -> None:
+    """Merge one sentence file into ``base``: dicts recursively, lists appended."""
+    for key, value in new.items():
+        old = base.get(key)
+        if isinstance(old, dict) and isinstance(value, Mapping):
+            merge(old, value)
+        elif isinstance(old, list) and isinstance(value, list):
+            old.extend(value)
+        else:
+            base[key] = value
+
+
+# -- text helpers --------------------------------------------------------------
+
+
+def normalize(text: str) -> str:
+    """Rewrites hassil needs ("p.m." -> "pm", "7:30" -> "7 30"), keeping the length."""
+    text = AM_PM.sub(lambda m: (m.group(1) + "m").ljust(len(m.group(0))), text)
+    text = CLOCK_COLON.sub(" ", text)
+    return NUMBER_HYPHEN.sub(" ", text)
+
+
+def strip_separators(text: str) -> str:
+    """``text`` without conjunctions or punctuation left over from a split."""
+    text = LEADING_SEPARATORS.sub("", text)
+    return TRAILING_SEPARATORS.sub("", text).strip()
+
+
+def score(result: RecognizeResult) -> tuple[int, int, int]:
+    """Sort key, best first: least text in wildcards, fewest wildcards, most literal text.
+
+    Text matched by templates and lists is understood; text a wildcard swallowed is
+    only copied. So "text mom saying hi" is to="mom", text="hi", not text="saying hi".
+    """
+    wildcards = [e for e in result.entities_list if e.is_wildcard]
+    return (
+        sum(len(e.text or "") for e in wildcards),
+        len(wildcards),
+        -result.text_chunks_matched,
+    )
+
+
+def swallowed(result: RecognizeResult, text: str) -> bool:
+    """True when a wildcard slot took in a conjunction: maybe two commands in one."""
+    return any(
+        CONJUNCTION.search(span_text(e, text)) for e in result.entities_list if e.is_wildcard
+    )
+
+
+def on_word_boundaries(entity: MatchEntity, text: str) -> bool:
+    """False when a wildcard cut a word ("report" of "report.pdf")."""
+    if entity.text_span is None:
+        return True
+    start, end = entity.text_span
+    before = text[start - 1 : start] if start > 0 else ""
+    return not (WORD_CHAR.match(before) or WORD_CONTINUES.match(text, end))
+
+
+def span_text(entity: MatchEntity, text: str, final: bool = False) -> str:
+    """The entity's text exactly as the user wrote it (case and punctuation kept).
+
+    hassil drops punctuation before matching, so a span never includes the "?" or "!"
+    that ends a message; with ``final`` it is put back.
+    """
+    if entity.text_span is None:
+        return str(entity.text)
+    start, end = entity.text_span
+    if final and (punctuation := FINAL_PUNCTUATION.match(text, end)) is not None:
+        end = punctuation.end()
+    return text[start:end]
+
+
+# -- slots to arguments --------------------------------------------------------
+
+
+def build_args(
+    tool: str, slots: Mapping[str, MatchEntity], text: str, metadata: Mapping[str, Any]
+) -> dict[str, ArgValue]:
+    """Tool arguments from matched slots; raises ``NoMatch`` when they make no sense."""
+    args: dict[str, ArgValue] = {}
+    if DURATION_SLOTS & slots.keys():
+        args["duration_s"] = duration_arg(slots)
+    if TIME_SLOTS & slots.keys():
+        args[TIME_ARG.get(tool, "time")] = time_arg(slots)
+    for name, entity in slots.items():
+        if name in DURATION_SLOTS or name in TIME_SLOTS or name == "setting2":
+            continue
+        if entity.is_wildcard and not on_word_boundaries(entity, text):
+            raise NoMatch(f"{name} starts or ends inside a word")
+        if name == "message":
+            args["to"], args["text"] = split_contact(span_text(entity, text, final=True))
+        elif entity.is_wildcard:
+            arg = ARG_NAME.get(name, name)
+            args[arg] = clean_slot(arg, span_text(entity, text, final=arg in FREE_TEXT))
+        else:
+            args.update(list_arg(name, entity.value))
+    checked = metadata.get("filename")
+    if checked and not FILENAME.fullmatch(str(args.get(checked, ""))):
+        raise NoMatch(f"{checked} does not look like a file name")
+    return args
+
+
+def list_arg(name: str, value: object) -> dict[str, ArgValue]:
+    """One argument from a list or range slot (or a fixed slot of the template)."""
+    if name == "state":
+        return {"value": to_bool(value)}
+    if name in ("since_hours", "since_days"):
+        count = require_int(value)
+        return {"since": f"{count * 24 if name == 'since_days' else count}h"}
+    if name in ("percent", "x", "y"):
+        return {ARG_NAME.get(name, name): require_int(value)}
+    if isinstance(value, bool | str):
+        return {ARG_NAME.get(name, name): value}
+    return {ARG_NAME.get(name, name): require_int(value)}
+
+
+def require_int(value: object) -> int:
+    """``value`` as an int, or ``NoMatch`` ("7.5" is not an hour)."""
+    number = numbers.as_int(value)
+    if number is None:
+        raise NoMatch(f"{value!r} is not a whole number")
+    return number
+
+
+def to_bool(value: object) -> bool:
+    """ "on"/"off" (and friends) as a boolean."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in ("on", "true", "yes", "enable", "enabled"):
+        return True
+    if word in ("off", "false", "no", "disable", "disabled"):
+        return False
+    raise NoMatch(f"{value!r} is not on or off")
+
+
+def duration_arg(slots: Mapping[str, MatchEntity]) -> int:
+    """Whole seconds from the duration slots ("an hour and a half" -> 5400)."""
+
+    def number(name: str) -> float:
+        entity = slots.get(name)
+        if entity is None:
+            return 0.0
+        value = numbers.as_number(entity.value)
+        if value is None:
+            raise NoMatch(f"{name} is not a number")
+        return value
+
+    parts = numbers.DurationParts(
+        hours=number("d_hours"),
+        minutes=number("d_minutes"),
+        seconds=number("d_seconds"),
+        half_hour="d_h_half" in slots,
+        half_minute="d_m_half" in slots,
+        fixed_seconds=int(number("d_fixed")),
+    )
+    total = parts.total_seconds()
+    if total is None:
+        raise NoMatch("not a duration")
+    return total
+
+
+def time_arg(slots: Mapping[str, MatchEntity]) -> str:
+    """ "HH:MM" from the clock-time slots ("seven thirty in the morning" -> "07:30")."""
+    if "t_fixed" in slots:
+        return str(slots["t_fixed"].value)
+    ampm = str(slots["t_ampm"].value) if "t_ampm" in slots else None
+    hour = require_int(slots["t_hour"].value)
+    offset = 0
+    for name, sign in (("t_rel", 1), ("t_past", 1), ("t_to", -1)):
+        if name in slots:
+            offset = sign * require_int(slots[name].value)
+    if offset:
+        result = numbers.relative_hhmm(hour, offset, ampm)
+    else:
+        minute = require_int(slots["t_minute"].value) if "t_minute" in slots else 0
+        result = numbers.clock_hhmm(hour, minute, ampm)
+    if result is None:
+        raise NoMatch("not a time of day")
+    return result
+
+
+def clean_slot(arg: str, raw: str) -> str:
+    """A wildcard's text as an argument: trimmed, checked, never empty."""
+    if arg in FREE_TEXT:
+        value = clean_free_text(raw)
+    elif arg == "to":
+        value = clean_contact(raw)
+    elif arg == "path":
+        value = raw.strip().strip("\"'“”‘’").rstrip(",;:!?").strip()
+    else:
+        value = DETERMINERS.sub("", trim_punctuation(raw))
+    if not value or (arg == "app" and value.lower() in NOT_APPS):
+        raise NoMatch(f"{arg} is empty")
+    if arg not in FREE_TEXT and FILLER_WORDS.issuperset(value.lower().split()):
+        raise NoMatch(f"{arg} {value!r} is only filler words")
+    if arg in MAX_WORDS and len(value.split()) > MAX_WORDS[arg]:
+        raise NoMatch(f"{arg} is too long to be a name")
+    return value
+
+
+def trim_punctuation(raw: str) -> str:
+    """``raw`` without surrounding whitespace and punctuation."""
+    return re.sub(r"^[\W_]+|[\W_]+$", "", raw.strip())
+
+
+def clean_free_text(raw: str) -> str:
+    """A message as written: surrounding space, separators and matching quotes removed."""
+    value = raw.strip().lstrip(",:;-–— ").rstrip(",;:-–— ").strip()
+    if len(value) >= 2 and value[0] in "\"'“‘" and value[-1] in "\"'”’":
+        value = value[1:-1].strip()
+    return value
+
+
+def clean_contact(raw: str) -> str:
+    """A contact name or phone number; numbers lose their separators ("555 0100")."""
+    value = raw.strip().strip(",;:.!?\"'“”").strip()
+    if PHONE_NUMBER.fullmatch(value):
+        digits = re.sub(r"[^\d+]", "", value)
+        if sum(c.isdigit() for c in digits) < 3:
+            raise NoMatch("too few digits for a phone number")
+        return digits
+    value = re.sub(r"^(?:my|the)\s+", "", trim_punctuation(value), flags=re.IGNORECASE)
+    first = value.split()[0].lower() if value else ""
+    if not value or first in NOT_CONTACTS or value.lower() in NOT_CONTACTS:
+        raise NoMatch(f"{raw!r} is not a contact")
+    return value
+
+
+def split_contact(raw: str) -> tuple[str, str]:
+    """ "mom I'm running late" -> ("mom", "I'm running late"); a number may lead."""
+    raw = raw.strip()
+    phone = PHONE_PREFIX.match(raw)
+    if phone is not None:
+        to, message = phone.group(1), phone.group(2)
+    else:
+        words = raw.split(None, 2)
+        take = 2 if words and words[0].lower() == "my" else 1
+        to = " ".join(words[:take])
+        message = raw.split(None, take)[take] if len(words) > take else ""
+    return clean_contact(to), clean_free_text_required(message)
+
+
+def clean_free_text_required(raw: str) -> str:
+    """``clean_free_text`` that refuses an empty message."""
+    value = clean_free_text(raw)
+    if not value:
+        raise NoMatch("the message is empty")
+    return value
