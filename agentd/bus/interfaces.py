@@ -10,10 +10,19 @@ import functools
 import inspect
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
-from dbus_fast import DBusError, PropertyAccess
+from dbus_fast import DBusError, PropertyAccess, Variant
 from dbus_fast import introspection as intr
+from dbus_fast.annotations import (
+    DBusDict,
+    DBusDouble,
+    DBusObjectPath,
+    DBusSignature,
+    DBusStr,
+    DBusUInt32,
+    DBusUInt64,
+)
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus_signal
 
 from agentd import __version__
@@ -27,6 +36,10 @@ if TYPE_CHECKING:
     from agentd.bus.service import AgentService
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+DBusDictList = Annotated[list[dict[str, Variant]], DBusSignature("aa{sv}")]
+DBusPathList = Annotated[list[str], DBusSignature("ao")]
+StrDict = Annotated[tuple[str, dict[str, Variant]], DBusSignature("sa{sv}")]
 
 
 def named_errors(fn: F) -> F:
@@ -56,7 +69,7 @@ def _is_coroutine(fn: Callable[..., Any]) -> bool:
 class _NamedArgs(ServiceInterface):
     """Names the output arguments of methods and signals in introspection (D-Spy, gdbus)."""
 
-    OUT_ARGS: dict[str, tuple[str, ...]] = {}
+    OUT_ARGS: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def introspect(self) -> intr.Interface:
         result = super().introspect()
@@ -74,8 +87,9 @@ class _NamedArgs(ServiceInterface):
 class AgentInterface(_NamedArgs):
     """io.agentd.Agent1 at /io/agentd/Agent1: ask for things, list tools and tasks."""
 
-    OUT_ARGS = {"Ask": ("task",), "ListTools": ("tools",), "ListTasks": ("tasks",),
-                "TaskAdded": ("task",), "TimerFired": ("kind", "label", "due")}
+    OUT_ARGS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "Ask": ("task",), "ListTools": ("tools",), "ListTasks": ("tasks",),
+        "TaskAdded": ("task",), "TimerFired": ("kind", "label", "due")}
 
     def __init__(self, service: "AgentService") -> None:
         super().__init__(AGENT_IFACE)
@@ -83,48 +97,50 @@ class AgentInterface(_NamedArgs):
 
     @dbus_method(name="Ask")
     @named_errors
-    async def ask(self, text: "s", options: "a{sv}") -> "o":  # noqa: F821
+    async def ask(self, text: DBusStr, options: DBusDict) -> DBusObjectPath:
         caller = await self._service.current_caller()
         return self._service.submit(text, from_variant(options), caller)
 
     @dbus_method(name="ListTools")
-    def list_tools(self) -> "aa{sv}":  # noqa: F821
+    def list_tools(self) -> DBusDictList:
         return [to_vardict(entry) for entry in self._service.describe_tools()]
 
     @dbus_method(name="ListTasks")
-    def list_tasks(self) -> "ao":  # noqa: F821
+    def list_tasks(self) -> DBusPathList:
         return self._service.task_paths()
 
     @dbus_property(name="Version", access=PropertyAccess.READ)
-    def version(self) -> "s":  # noqa: F821
+    def version(self) -> DBusStr:
         return __version__
 
     @dbus_property(name="Model", access=PropertyAccess.READ)
-    def model(self) -> "s":  # noqa: F821
+    def model(self) -> DBusStr:
         return self._service.model_name
 
     @dbus_property(name="State", access=PropertyAccess.READ)
-    def state(self) -> "s":  # noqa: F821
+    def state(self) -> DBusStr:
         return "ready"
 
     @dbus_property(name="ActiveTasks", access=PropertyAccess.READ)
-    def active_tasks(self) -> "u":  # noqa: F821
+    def active_tasks(self) -> DBusUInt32:
         return self._service.active_tasks
 
     @dbus_signal(name="TaskAdded")
-    def task_added(self, path: str) -> "o":  # noqa: F821
+    def task_added(self, path: str) -> DBusObjectPath:
         return path
 
     @dbus_signal(name="TimerFired")
-    def timer_fired(self, kind: str, label: str, due: float) -> "ssd":  # noqa: F821
-        return [kind, label, due]
+    def timer_fired(self, kind: str, label: str, due: float) -> Annotated[
+            tuple[str, str, float], DBusSignature("ssd")]:
+        return (kind, label, due)
 
 
 class TaskInterface(_NamedArgs):
     """io.agentd.Task1 at /io/agentd/Agent1/task/<id>: one request and what became of it."""
 
-    OUT_ARGS = {"Progress": ("kind", "detail"), "ConfirmationRequested": ("summary", "detail"),
-                "Finished": ("state", "reply")}
+    OUT_ARGS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "Progress": ("kind", "detail"), "ConfirmationRequested": ("summary", "detail"),
+        "Finished": ("state", "reply")}
 
     def __init__(self, service: "AgentService", task: TaskRecord) -> None:
         super().__init__(TASK_IFACE)
@@ -151,48 +167,49 @@ class TaskInterface(_NamedArgs):
         self._service.answer(self.task, decision, caller)
 
     @dbus_property(name="Id", access=PropertyAccess.READ)
-    def id(self) -> "t":  # noqa: F821
+    def id(self) -> DBusUInt64:
         return self.task.id
 
     @dbus_property(name="Request", access=PropertyAccess.READ)
-    def request(self) -> "s":  # noqa: F821
+    def request(self) -> DBusStr:
         return self.task.request
 
     @dbus_property(name="State", access=PropertyAccess.READ)
-    def state(self) -> "s":  # noqa: F821
+    def state(self) -> DBusStr:
         return str(self.task.state)
 
     @dbus_property(name="Reply", access=PropertyAccess.READ)
-    def reply(self) -> "s":  # noqa: F821
+    def reply(self) -> DBusStr:
         return self.task.reply
 
     @dbus_property(name="Tier", access=PropertyAccess.READ)
-    def tier(self) -> "s":  # noqa: F821
+    def tier(self) -> DBusStr:
         return self.task.tier
 
     @dbus_property(name="Created", access=PropertyAccess.READ)
-    def created(self) -> "d":  # noqa: F821
+    def created(self) -> DBusDouble:
         return self.task.created
 
     @dbus_property(name="Caller", access=PropertyAccess.READ)
-    def caller(self) -> "a{sv}":  # noqa: F821
+    def caller(self) -> DBusDict:
         return to_vardict(self.task.caller.to_json())
 
     @dbus_property(name="Steps", access=PropertyAccess.READ)
-    def steps(self) -> "aa{sv}":  # noqa: F821
+    def steps(self) -> DBusDictList:
         return [steps_entry(s.to_json()) for s in self.task.steps]
 
     @dbus_signal(name="Progress")
-    def progress(self, kind: str, detail: dict[str, Any]) -> "sa{sv}":  # noqa: F821
-        return [kind, to_vardict(detail)]
+    def progress(self, kind: str, detail: dict[str, Any]) -> StrDict:
+        return (kind, to_vardict(detail))
 
     @dbus_signal(name="ConfirmationRequested")
-    def confirmation_requested(self, summary: str, detail: dict[str, Any]) -> "sa{sv}":  # noqa: F821
-        return [summary, to_vardict(detail)]
+    def confirmation_requested(self, summary: str, detail: dict[str, Any]) -> StrDict:
+        return (summary, to_vardict(detail))
 
     @dbus_signal(name="Finished")
-    def finished(self, state: str, reply: str) -> "ss":  # noqa: F821
-        return [state, reply]
+    def finished(self, state: str, reply: str) -> Annotated[
+            tuple[str, str], DBusSignature("ss")]:
+        return (state, reply)
 
     def changed(self) -> None:
         self.emit_properties_changed({"State": str(self.task.state), "Reply": self.task.reply,

@@ -198,7 +198,8 @@ class Journal:
             for step in task.steps:
                 if step.state is StepState.RUNNING:
                     step.state = StepState.UNKNOWN
-                    step.error = "agentd stopped while this step ran; it may or may not have happened"
+                    step.error = ("agentd stopped while this step ran; "
+                                  "it may or may not have happened")
                 elif step.state in (StepState.PLANNED, StepState.AWAITING_CONFIRMATION):
                     step.state = StepState.NOT_RUN
                 else:

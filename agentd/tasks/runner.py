@@ -140,7 +140,7 @@ class TaskRunner:
         except AgentError as exc:
             self._finish(task, TaskState.FAILED, exc.message)
         except Exception as exc:  # a bug: keep the daemon up, say so, keep the trace
-            log.exception("task %d failed", task.id)
+            log.exception("internal error")
             self._finish(task, TaskState.FAILED,
                          f"agentd hit an internal error ({type(exc).__name__}); see its log")
         finally:
@@ -254,7 +254,7 @@ class TaskRunner:
         task.reply = reply
         task.state = state
         self._journal.save_task(task)
-        log.info("task %d %s: %s", task.id, state, reply)
+        log.info("%s: %s", state, reply)
         self._events.task_changed(task)
         self._events.finished(task)
 

@@ -6,6 +6,9 @@ changing a name or an argument shape is a new catalogue version.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from agentd.tools.phrases import say_duration
 from agentd.tools.registry import Arg, Risk, ToolSpec
 
 HHMM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
@@ -34,13 +37,18 @@ def _label(what: str) -> Arg:
                required=False, max_length=80)
 
 
+def _timer_summary(args: Mapping[str, object]) -> str:
+    label = f"{args['label']} " if args.get("label") else ""
+    return f"Start a {label}timer for {say_duration(args.get('duration_s', 0))}"
+
+
 CATALOGUE: tuple[ToolSpec, ...] = (
     ToolSpec("clock.time", "Say the current time and date.", Risk.READ,
              summary="Tell the time"),
     ToolSpec("timer.start", "Start a countdown; a notification when it ends.", Risk.LOCAL,
              (Arg("duration_s", (int,), "length of the timer in seconds",
                   minimum=1, maximum=DAY_S), _label("timer")),
-             summary="Start a timer for {duration_s} s {label}"),
+             summary=lambda a: _timer_summary(a)),
     ToolSpec("timer.cancel", "Cancel the named or the only running timer.", Risk.LOCAL,
              (_label("timer"),), summary="Cancel the {label} timer"),
     ToolSpec("alarm.set", "Set an alarm for the next occurrence of a time of day.", Risk.LOCAL,

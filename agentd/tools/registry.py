@@ -133,8 +133,9 @@ class ToolSpec:
     capability: str = "core"
     # Sets of arguments of which exactly one must be given (input.tap: target, or x+y).
     one_of: tuple[tuple[str, ...], ...] = ()
-    # How the confirmation prompt and dry runs describe a step: str.format over args.
-    summary: str = ""
+    # How the confirmation prompt and dry runs describe a step: str.format over the args,
+    # or a function of them where plain formatting reads badly.
+    summary: str | Callable[[Mapping[str, ArgValue]], str] = ""
     # A check across arguments that types alone cannot express; returns why not, or None.
     check: Callable[[Mapping[str, ArgValue]], str | None] | None = None
 
@@ -173,6 +174,8 @@ class ToolSpec:
         """A plain sentence saying exactly what this step will do."""
         if not self.summary:
             return self.name
+        if callable(self.summary):
+            return self.summary(args)  # type: ignore[arg-type]
         values = _FormatDefaults({k: _display(v) for k, v in args.items()})
         return self.summary.format_map(values).strip()
 
@@ -229,7 +232,8 @@ class ToolRegistry:
         try:
             return self._specs[name]
         except KeyError:
-            raise NotFound(f"there is no tool named {name!r}; `agentctl tools` lists them") from None
+            raise NotFound(
+                f"there is no tool named {name!r}; `agentctl tools` lists them") from None
 
     def implement(self, name: str, handler: ToolHandler) -> None:
         self.spec(name)  # must be declared first

@@ -6,8 +6,8 @@ import datetime as dt
 import time
 
 from agentd.errors import InvalidRequest, NotFound
-from agentd.tools.builtin.clock import say_clock, say_duration
 from agentd.tools.context import ToolContext
+from agentd.tools.phrases import say_clock, say_duration
 from agentd.tools.registry import ArgValue, ToolResult
 
 
@@ -20,7 +20,7 @@ async def start_timer(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult
     label = _label(args)
     timer = ctx.scheduler.add("timer", label, time.time() + seconds, ctx.task.id)
     named = f"{label} timer" if label else "timer"
-    return ToolResult(f"Started a {say_duration(seconds)} {named}.",
+    return ToolResult(f"Started a {named} for {say_duration(seconds)}.",
                       {"timer_id": timer.id, "due": timer.due, "label": label})
 
 
