@@ -18,6 +18,7 @@ from agentd.cli.client import AgentClient, ClientError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_DAEMON = 0, 1, 2, 3
 FINAL_STATES = {"done", "failed", "cancelled", "interrupted"}
+SAFETY_POLL_S = 5.0
 
 DESCRIPTION = """\
 Ask agentd, the on-device agent, to do things, and look after its tasks.
@@ -62,7 +63,7 @@ def _parse_task_id(text: str) -> str:
     if text.startswith("/"):
         return text
     if not text.isdigit():
-        raise ClientError(f"{text!r} is not a task id; `agentctl tasks` lists them")
+        raise ClientError(f"{text!r} is not a task id; `agentctl tasks` lists them", "usage")
     return task_path(int(text))
 
 
@@ -83,22 +84,32 @@ async def _prompt_yes_no(question: str) -> bool:
 
 
 async def _follow(client: AgentClient, path: str, quiet: bool) -> dict[str, Any]:
-    """Show a task's progress until it finishes; answer confirmations at the terminal."""
+    """Show a task's progress until it finishes; answer confirmations at the terminal.
+
+    The signals were subscribed to before asking, so every one of them arrives here;
+    a slow poll of the task's state is only a safety net.
+    """
     task_id = path.rsplit("/", 1)[-1]
-    props = await client.task(path)
     prompt: asyncio.Task[bool] | None = None
-    while props.get("State") not in FINAL_STATES:
+    while True:
         getter = asyncio.ensure_future(client.next_signal(path))
         waiting = {getter} | ({prompt} if prompt else set())
-        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        if prompt in done:
+        done, _ = await asyncio.wait(waiting, timeout=SAFETY_POLL_S,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if getter not in done:
             getter.cancel()
+        if not done:
+            if (await client.task(path)).get("State") in FINAL_STATES:
+                break
+            continue
+        if prompt in done:
             member = "Confirm" if prompt.result() else "Deny"
             prompt = None
             try:
                 await client.call(path, TASK_IFACE, member)
             except ClientError as exc:
                 _note(f"agentctl: {exc}")
+        if getter not in done:
             continue
         msg = getter.result()
         body = from_variant(msg.body)
@@ -303,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"agentctl: {exc}", file=sys.stderr)
         if exc.not_running or "session bus" in str(exc):
             return EXIT_NO_DAEMON
-        return EXIT_USAGE if exc.name.startswith("io.agentd.Error.Invalid") else EXIT_FAILED
+        usage = exc.name == "usage" or exc.name.startswith("io.agentd.Error.Invalid")
+        return EXIT_USAGE if usage else EXIT_FAILED
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
