@@ -1,0 +1,28 @@
+#!/bin/sh
+# Install the Debian packages agentd's build and tests need, if any are missing.
+# Usage: scripts/debian-deps.sh [extra packages...]
+set -eu
+
+# command -> package that provides it
+need="dbus-daemon:dbus gdbus:libglib2.0-bin busctl:systemd systemd-analyze:systemd"
+missing=""
+for pair in $need; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
+done
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$missing python3-venv"
+missing="$missing $*"
+missing=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')
+[ -z "${missing# }" ] && exit 0
+
+if [ "$(id -u)" = 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "Missing Debian packages:$missing; install them as root: apt-get install$missing" >&2
+    exit 1
+fi
+echo "Installing Debian packages:$missing" >&2
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,122 @@
+"""The tool declarations: the v1 catalogue contract, validation and schemas."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from agentd.errors import InvalidArguments, NotFound
+from agentd.tools.builtin import install_builtin_tools
+from agentd.tools.catalogue import CATALOGUE
+from agentd.tools.registry import Risk, ToolRegistry
+
+DOC = Path(__file__).parent.parent / "docs" / "tools-v1.md"
+BUILTIN = {"clock.time", "timer.start", "timer.cancel", "alarm.set", "agent.history"}
+
+
+def _doc_rows() -> dict[str, tuple[set[str], str]]:
+    """tool -> (argument names, risk) from the catalogue's markdown table."""
+    rows = {}
+    for line in DOC.read_text().splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        if len(cells) != 4 or not cells[0].startswith("`"):
+            continue
+        name = cells[0].strip("`")
+        args = set(re.findall(r"(?:`|, )(\w+)\??:", cells[1]))
+        rows[name] = (args, cells[2])
+    return rows
+
+
+def test_catalogue_matches_tools_v1_exactly() -> None:
+    rows = _doc_rows()
+    assert len(rows) == 24
+    declared = {spec.name: spec for spec in CATALOGUE}
+    assert set(declared) == set(rows)
+    for name, (arg_names, risk) in rows.items():
+        spec = declared[name]
+        assert {a.name for a in spec.args} == arg_names, name
+        assert spec.risk.value == risk, name
+
+
+def test_optional_arguments_are_marked_as_in_the_doc() -> None:
+    text = DOC.read_text()
+    for spec in CATALOGUE:
+        for arg in spec.args:
+            if spec.one_of:
+                continue
+            optional = f"`{arg.name}?:" in text.split(f"`{spec.name}`")[1].split("\n")[0]
+            assert optional == (not arg.required), (spec.name, arg.name)
+
+
+def test_only_the_builtin_tools_are_implemented_here() -> None:
+    registry = ToolRegistry(CATALOGUE)
+    install_builtin_tools(registry)
+    assert {s.name for s in registry if registry.is_implemented(s.name)} == BUILTIN
+
+
+def test_risk_floor() -> None:
+    assert [r for r in Risk if r.needs_confirmation] == [Risk.EXTERNAL, Risk.IRREVERSIBLE]
+
+
+@pytest.mark.parametrize(("tool", "args", "problem"), [
+    ("timer.start", {}, "missing required argument(s) duration_s"),
+    ("timer.start", {"duration_s": "10"}, "must be int"),
+    ("timer.start", {"duration_s": True}, "must be int"),
+    ("timer.start", {"duration_s": 0}, "at least 1"),
+    ("timer.start", {"duration_s": 10, "colour": "red"}, "unknown argument(s) colour"),
+    ("alarm.set", {"time": "7:30"}, "must match"),
+    ("alarm.set", {"time": "24:00"}, "must match"),
+    ("settings.set", {"setting": "wifi", "value": 50}, "on or off"),
+    ("settings.set", {"setting": "volume", "value": True}, "percentage"),
+    ("settings.set", {"setting": "volume", "value": 101}, "at most 100"),
+    ("settings.set", {"setting": "warp_drive", "value": True}, "must be one of"),
+    ("input.tap", {}, "exactly one of target or x+y"),
+    ("input.tap", {"target": "OK", "x": 1, "y": 2}, "exactly one of"),
+    ("input.tap", {"x": 1}, "exactly one of"),
+    ("sms.send", {"to": "mom", "text": "x" * 1001}, "longer than 1000"),
+])
+def test_validation_names_the_problem(tool: str, args: dict[str, object], problem: str) -> None:
+    spec = ToolRegistry(CATALOGUE).spec(tool)
+    with pytest.raises(InvalidArguments, match=re.escape(problem)):
+        spec.validate(args)
+
+
+def test_valid_arguments_pass_unchanged() -> None:
+    registry = ToolRegistry(CATALOGUE)
+    assert registry.spec("input.tap").validate({"x": 10, "y": 20}) == {"x": 10, "y": 20}
+    assert registry.spec("settings.set").validate({"setting": "brightness", "value": 30}) == {
+        "setting": "brightness", "value": 30}
+
+
+def test_unknown_tool() -> None:
+    with pytest.raises(NotFound, match="agentctl tools"):
+        ToolRegistry(CATALOGUE).spec("rm.rf")
+
+
+def test_json_schema_is_bounded_for_the_model_tier() -> None:
+    for spec in CATALOGUE:
+        schema = spec.json_schema()
+        assert schema["name"] == spec.name
+        for name, prop in schema["parameters"]["properties"].items():
+            for alt in prop.get("anyOf", [prop]):
+                if alt["type"] == "string":
+                    assert "enum" in alt or "maxLength" in alt, (spec.name, name)
+                if alt["type"] == "integer":
+                    assert "minimum" in alt and "maximum" in alt, (spec.name, name)
+
+
+def test_summaries_say_exactly_what_will_happen() -> None:
+    registry = ToolRegistry(CATALOGUE)
+    assert registry.spec("sms.send").describe({"to": "Mom", "text": "I'm late"}) == \
+        "Send a text message to Mom: “I'm late”"
+    assert registry.spec("timer.start").describe({"duration_s": 5400, "label": "bread"}) == \
+        "Start a bread timer for 1 hour 30 minutes"
+    assert registry.spec("settings.set").describe({"setting": "wifi", "value": False}) == \
+        "Set wifi to off"
+
+
+def test_declared_twice_is_refused() -> None:
+    with pytest.raises(ValueError, match="declared twice"):
+        ToolRegistry([CATALOGUE[0], CATALOGUE[0]])

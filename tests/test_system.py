@@ -1,0 +1,101 @@
+"""system/: the user unit, the activation file and the default config are valid and agree."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from agentd.bus.names import BUS_NAME
+from agentd.config import Settings, load_settings
+
+ROOT = Path(__file__).parent.parent
+SYSTEM = ROOT / "system"
+
+
+def _ini(path: Path) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(path)
+    return parser
+
+
+def test_unit_and_activation_file_agree() -> None:
+    unit = _ini(SYSTEM / "systemd" / "agentd.service")
+    activation = _ini(SYSTEM / "dbus-1" / "services" / f"{BUS_NAME}.service")
+    assert unit["Service"]["Type"] == "dbus"
+    assert unit["Service"]["BusName"] == BUS_NAME
+    assert unit["Service"]["Restart"] == "on-failure"
+    assert activation["D-BUS Service"]["Name"] == BUS_NAME
+    assert activation["D-BUS Service"]["SystemdService"] == "agentd.service"
+    assert activation["D-BUS Service"]["Exec"] == unit["Service"]["ExecStart"]
+
+
+def test_systemd_analyze_verify(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.fail("systemd-analyze is missing (apt install systemd)")
+    unit = (SYSTEM / "systemd" / "agentd.service").read_text()
+    # Point ExecStart at this checkout's agentd: verify checks that the binary exists.
+    (tmp_path / "agentd.service").write_text(
+        unit.replace("/usr/bin/agentd", str(Path(sys.executable).parent / "agentd")))
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    out = subprocess.run([analyze, "verify", "--user", str(tmp_path / "agentd.service")],
+                         capture_output=True, text=True,
+                         env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)})
+    assert out.returncode == 0, out.stderr
+    assert "agentd.service" not in out.stderr, out.stderr
+
+
+def test_default_config_is_every_setting_with_its_default(tmp_path: Path) -> None:
+    shipped = tomllib.loads((SYSTEM / "etc" / "agentd.toml").read_text())
+    defaults = Settings()
+    assert set(shipped) == set(Settings.describe()) - {"state_dir"}
+    for key, value in shipped.items():
+        assert getattr(defaults, key) == value, key
+
+
+def test_settings_sources_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    etc = tmp_path / "etc"
+    (etc / "agentd.toml.d").mkdir(parents=True)
+    (etc / "agentd.toml").write_text("max_active_tasks = 4\nlanguage = 'en'\n")
+    (etc / "agentd.toml.d" / "10-phone.toml").write_text("max_active_tasks = 5\n")
+    user = tmp_path / "config" / "agentd"
+    user.mkdir(parents=True)
+    (user / "agentd.toml").write_text("confirmation_timeout_s = 30\n")
+    monkeypatch.setenv("AGENTD_SYSCONFDIR", str(etc))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("AGENTD_CONFIRMATION_TIMEOUT_S", "45")
+    settings = load_settings()
+    assert settings.max_active_tasks == 5
+    assert settings.confirmation_timeout_s == 45.0
+
+
+def test_bad_config_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    monkeypatch.setenv("AGENTD_SYSCONFDIR", str(etc))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))
+    (etc / "agentd.toml").write_text("max_activ_tasks = 3\n")
+    out = subprocess.run([str(Path(sys.executable).parent / "agentd"), "--print-config"],
+                         capture_output=True, text=True, env=dict(os.environ))
+    assert out.returncode == 2
+    assert f"{etc / 'agentd.toml'}: unknown setting 'max_activ_tasks'" in out.stderr
+    (etc / "agentd.toml").write_text("max_active_tasks = 'many'\n")
+    out = subprocess.run([str(Path(sys.executable).parent / "agentd"), "--print-config"],
+                         capture_output=True, text=True, env=dict(os.environ))
+    assert out.returncode == 2 and "must be int" in out.stderr
+
+
+def test_ruff_is_clean() -> None:
+    ruff = Path(sys.executable).parent / "ruff"
+    out = subprocess.run([str(ruff), "check", "agentd", "tests", "bench"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
