@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
-from conftest import Bus, Daemon, wait_for
+import pytest
+from conftest import AGENTD, Bus, Daemon, wait_for
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
-from helpers import AGENT_PATH, gdbus_ask, task_json, wait_state
+from helpers import AGENT_PATH, gdbus_ask, raw_call, task_json, wait_state
 
 from agentd.tasks.journal import Journal
 from agentd.tasks.model import Caller, StepRecord, StepState, TaskState
@@ -147,8 +150,6 @@ def test_agentctl_says_how_to_start_agentd(bus: Bus) -> None:
     assert "systemctl --user start agentd" in out.stderr
     env = {k: v for k, v in bus.env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
     env["XDG_RUNTIME_DIR"] = str(bus.root / "no-runtime")
-    import subprocess
-
     from conftest import AGENTCTL
     out2 = subprocess.run([AGENTCTL, "status"], env=env, capture_output=True, text=True,
                           timeout=30)
@@ -160,10 +161,44 @@ def test_corrupt_journal_is_a_clear_error(bus: Bus) -> None:
     path = journal_path(bus)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"this is not a database" * 100)
-    import subprocess
-
-    from conftest import AGENTD
     out = subprocess.run([AGENTD], env=bus.env, capture_output=True, text=True, timeout=30)
     assert out.returncode == 1
     assert "cannot open the task journal" in out.stderr
     assert "Move the file away" in out.stderr
+
+
+def test_full_disk_gives_a_named_error_and_the_daemon_stays_up(bus: Bus) -> None:
+    """The journal on a 256 KiB tmpfs (own mount namespace): it fills up for real."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.fail("unshare (util-linux) is needed for the full-disk test")
+    state = bus.root / "state"
+    state.mkdir()
+    script = (f"mount -t tmpfs -o size=256k tmpfs {state} || exit 99; "
+              f"exec {AGENTD} --debug")
+    log = open(bus.root / "agentd.log", "w")  # noqa: SIM115
+    process = subprocess.Popen([unshare, "--mount", "sh", "-c", script], env=bus.env,
+                               stdout=log, stderr=log)
+    try:
+        wait_for(lambda: bus.name_has_owner() or process.poll() is not None)
+        if process.poll() == 99:
+            pytest.fail("cannot mount a tmpfs in a new mount namespace (needs CAP_SYS_ADMIN)")
+        errors: list[tuple[str, str]] = []
+        done = 0
+        for n in range(300):
+            error, text = raw_call(bus, "Ask", "sa{sv}", [f"what time is it {n} " + "x" * 3000,
+                                                        {}])
+            if error:
+                errors.append((error, text))
+                break
+            done += 1
+        assert errors, "the 256 KiB disk never filled up"
+        assert errors[0][0] == "io.agentd.Error.StorageFailed"
+        assert "is full" in errors[0][1] and "Free some space" in errors[0][1]
+        assert done > 0
+        assert process.poll() is None  # still up, still answering
+        assert raw_call(bus, "ListTasks", "", [])[0] == ""
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()

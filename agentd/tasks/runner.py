@@ -16,7 +16,7 @@ from agentd.config import Settings
 from agentd.errors import AgentError, Busy, InvalidRequest, InvalidState, NotFound
 from agentd.log import current_task_id
 from agentd.policy.consent import Decision, needs_confirmation
-from agentd.tasks.journal import Journal
+from agentd.tasks.journal import Journal, StorageError
 from agentd.tasks.model import Caller, StepRecord, StepState, TaskRecord, TaskState
 from agentd.tools.builtin.scheduler import Scheduler
 from agentd.tools.context import ToolContext
@@ -102,7 +102,7 @@ class TaskRunner:
                        "cancel one with `agentctl cancel ID`")
         task = self._journal.create_task(request, opts, caller)
         log.info("task %d from %s (pid %d): %r", task.id, caller.exe or caller.bus_name,
-                 caller.pid, request)
+                 caller.pid, request[:120] + ("…" if len(request) > 120 else ""))
         self._events.task_added(task)
         self._running[task.id] = asyncio.create_task(self._run(task), name=f"task-{task.id}")
         return task
@@ -253,7 +253,11 @@ class TaskRunner:
     def _finish(self, task: TaskRecord, state: TaskState, reply: str) -> None:
         task.reply = reply
         task.state = state
-        self._journal.save_task(task)
+        try:
+            self._journal.save_task(task)
+        except StorageError as exc:  # still tell the caller; recovery marks it interrupted
+            log.error("could not record the end of the task: %s", exc.message)
+            task.reply = f"{reply} (agentd could not record this: {exc.message})"
         log.info("%s: %s", state, reply)
         self._events.task_changed(task)
         self._events.finished(task)
