@@ -83,7 +83,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         scheduler.start()
         log.info("agentd %s ready on %s (journal %s, %d task(s) interrupted)", __version__,
                  BUS_NAME, journal.path, len(interrupted))
-        disconnected = asyncio.ensure_future(bus.wait_for_disconnect())
+        disconnected = asyncio.ensure_future(bus.wait_for_disconnect())  # type: ignore[no-untyped-call]
         stopped = asyncio.ensure_future(stop.wait())
         await asyncio.wait({disconnected, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if disconnected.done():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from conftest import Bus, Daemon
 from dbus_fast import Variant
@@ -126,7 +127,7 @@ def test_unknown_task_paths(bus: Bus, daemon: Daemon) -> None:
 
 def test_daemon_survives_bad_input(bus: Bus, daemon: Daemon) -> None:
     invalid = "io.agentd.Error.InvalidRequest"
-    bad = [("Ask", "sa{sv}", ["", {}], invalid),
+    bad: list[tuple[str, str, list[Any], str]] = [("Ask", "sa{sv}", ["", {}], invalid),
            ("Ask", "s", ["x"], invalid),
            ("Ask", "sa{sv}", ["x" * 100_000, {}], invalid),
            ("Ask", "sa{sv}", ["hi", {"dry_run": Variant("s", "no")}], invalid),

@@ -99,3 +99,9 @@ def test_ruff_is_clean() -> None:
     out = subprocess.run([str(ruff), "check", "agentd", "tests", "bench"], cwd=ROOT,
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_mypy_strict_is_clean() -> None:
+    mypy = Path(sys.executable).parent / "mypy"
+    out = subprocess.run([str(mypy), "agentd"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -73,12 +73,14 @@ class _NamedArgs(ServiceInterface):
 
     def introspect(self) -> intr.Interface:
         result = super().introspect()
-        for member in (*result.methods, *result.signals):
-            names = self.OUT_ARGS.get(member.name, ())
-            for arg, name in zip(member.out_args if isinstance(member, intr.Method)
-                                 else member.args, names, strict=False):
+        for method in result.methods:
+            for arg, name in zip(method.out_args, self.OUT_ARGS.get(method.name, ()),
+                                 strict=False):
                 arg.name = name
         for signal in result.signals:
+            for arg, name in zip(signal.args, self.OUT_ARGS.get(signal.name, ()),
+                                 strict=False):
+                arg.name = name
             for arg in signal.args:
                 arg.direction = None
         return result

@@ -45,7 +45,8 @@ CREDENTIALS_CACHE = 256
 
 def _signatures(iface: ServiceInterface) -> dict[str, str]:
     """Each method's input signature, from the interface's own introspection."""
-    return {m.name: "".join(a.signature for a in m.in_args) for m in iface.introspect().methods}
+    return {m.name: "".join(str(a.signature) for a in m.in_args)
+            for m in iface.introspect().methods}
 
 
 class AgentService:

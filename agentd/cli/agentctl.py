@@ -75,8 +75,12 @@ async def _prompt_yes_no(question: str) -> bool:
     loop = asyncio.get_running_loop()
     answer: asyncio.Future[str] = loop.create_future()
     print(question, end=" ", file=sys.stderr, flush=True)
-    loop.add_reader(sys.stdin.fileno(),
-                    lambda: answer.done() or answer.set_result(sys.stdin.readline()))
+
+    def on_input() -> None:
+        if not answer.done():
+            answer.set_result(sys.stdin.readline())
+
+    loop.add_reader(sys.stdin.fileno(), on_input)
     try:
         return (await answer).strip().lower() in ("y", "yes")
     finally:

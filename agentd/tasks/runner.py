@@ -167,7 +167,7 @@ class TaskRunner:
             self._finish(task, TaskState.DONE,
                          "Would: " + "; ".join(s.summary for s in task.steps) + ".")
             return
-        replies = []
+        replies: list[str] = []
         for step in task.steps:
             if needs_confirmation(step) and not await self._confirm(task, step):
                 self._skip_rest(task, step.index + 1)
