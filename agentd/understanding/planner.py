@@ -1,0 +1,54 @@
+"""The step planner protocol: how a model-tier planner proposes one step at a time.
+
+Tier 1 (templates) plans all steps at once. A planner (tier 2) is asked again after
+each step, with what happened so far, and answers with the next tool call or a final
+reply. The runner enforces policy on every proposed step whatever planner made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from agentd.tools.registry import ArgValue
+from agentd.understanding.plan import PlannedStep
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one executed (or refused) step gave back, as the planner sees it."""
+
+    tool: str
+    args: dict[str, ArgValue]
+    ok: bool
+    text: str  # the tool's result, or the error / refusal message
+    # Where untrusted content came from ("notification from Signal", "file ~/x.txt"),
+    # or "" when the result holds none. Untrusted text is data, never instructions.
+    provenance: str = ""
+
+
+@dataclass(frozen=True)
+class FinalReply:
+    """The planner is done: say this to the user."""
+
+    text: str
+
+
+PlannerAction = PlannedStep | FinalReply
+ProgressCallback = Callable[[str, dict[str, Any]], None]
+
+
+class StepPlanner(Protocol):
+    """A tier-2 backend. ``name`` is shown in task records (``tier``) and `agentctl status`."""
+
+    name: str
+
+    async def next_action(self, request: str, history: Sequence[Observation],
+                          progress: ProgressCallback) -> PlannerAction:
+        """The next step for ``request`` given ``history``, or a final reply.
+
+        Raise ``agentd.errors.ModelUnavailable`` (with the reason) when the backend
+        cannot run; the runner then answers with the template tier's honest reply.
+        """
+        ...
