@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,14 @@ class Settings:
     exported_tasks: int = _described(
         200, "finished tasks kept on the bus as objects (unfinished ones always are)")
     language: str = _described("en", "language of the sentence templates")
+    confirm_by_notification: bool = _described(
+        True, "also ask through a desktop notification with Allow/Deny actions")
+    planner: str = _described(
+        "none", "tier 2 when no template matches: none, llama (a local GGUF model), or a "
+        "test backend (test-obedient, only for agentd's own tests)")
+    test_fixture: str = _described(
+        "", "TESTS ONLY: a JSON file that enables the named test backends (content sources "
+        "and a recording telephony backend); never set this on a phone")
     log_level: str = _described("info", "debug, info, warning or error")
 
     @classmethod
@@ -59,15 +68,28 @@ def _config_files() -> list[Path]:
     return files
 
 
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "Path": Path, "int": int, "float": float, "str": str, "bool": lambda v: _bool(v)}
+
+
 def _coerce(name: str, kind: Any, value: Any, source: str) -> Any:
-    target = {"Path": Path, "int": int, "float": float, "str": str}[
-        kind if isinstance(kind, str) else kind.__name__
-    ]
+    type_name = kind if isinstance(kind, str) else kind.__name__
     try:
-        return target(value)
+        return _PARSERS[type_name](value)
     except (TypeError, ValueError):
-        raise InvalidRequest(f"{source}: setting {name!r} must be {target.__name__}, "
+        raise InvalidRequest(f"{source}: setting {name!r} must be {type_name}, "
                              f"got {value!r}") from None
+
+
+def _bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
 
 
 def load_settings(overrides: dict[str, Any] | None = None) -> Settings:

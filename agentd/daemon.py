@@ -26,8 +26,14 @@ from agentd.bus.service import AgentService
 from agentd.config import Settings, load_settings
 from agentd.errors import AgentError, Unavailable
 from agentd.log import setup_logging
+from agentd.policy.audit import AuditLog
+from agentd.policy.consent import PolicyEngine
+from agentd.policy.grants import GrantStore
+from agentd.policy.notify import NotificationConfirmations
 from agentd.tasks.journal import Journal, TimerRecord
-from agentd.tasks.runner import TaskRunner
+from agentd.tasks.model import StepState
+from agentd.tasks.runner import TaskRunner, Understanding
+from agentd.tasks.steps import StepExecutor
 from agentd.tools.builtin import install_builtin_tools
 from agentd.tools.builtin.scheduler import Scheduler
 from agentd.tools.catalogue import CATALOGUE
@@ -65,15 +71,19 @@ async def announce_timer(bus: MessageBus, service: AgentService, timer: TimerRec
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     journal = Journal(settings.state_dir / "journal.sqlite3")
     try:
-        interrupted = journal.recover()
+        audit = AuditLog(journal)
+        interrupted = recover(journal, audit)
         registry = ToolRegistry(CATALOGUE)
         install_builtin_tools(registry)
-        templates = TemplateTier(registry, settings.language)
+        grants = GrantStore(journal, registry)
+        understanding = Understanding(TemplateTier(registry, settings.language).understand)
         bus = await connect_session_bus()
-        service = AgentService(bus, journal, registry, settings.exported_tasks)
+        service = AgentService(bus, journal, registry, grants, audit, settings.exported_tasks)
         scheduler = Scheduler(journal, lambda t, late: announce_timer(bus, service, t, late))
-        runner = TaskRunner(settings, journal, registry, templates.understand, scheduler,
-                            service)
+        channels = [NotificationConfirmations(bus)] if settings.confirm_by_notification else []
+        executor = StepExecutor(journal, registry, scheduler, PolicyEngine(grants), audit,
+                                service, channels, settings.confirmation_timeout_s)
+        runner = TaskRunner(settings, journal, registry, understanding, executor, service)
         service.runner = runner
         service.export()
         reply = await bus.request_name(BUS_NAME, NameFlag.DO_NOT_QUEUE)
@@ -93,6 +103,21 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         bus.disconnect()
     finally:
         journal.close()
+
+
+def recover(journal: Journal, audit: AuditLog) -> list[int]:
+    """Mark unfinished tasks interrupted; audit every step that may have run."""
+    interrupted = journal.recover()
+    for task_id in interrupted:
+        task = journal.load_task(task_id)
+        for step in task.steps if task else []:
+            if step.state is StepState.UNKNOWN:
+                audit.append({"task": task_id, "step": step.index, "tool": step.tool,
+                              "args": step.args, "risk": step.risk, "summary": step.summary,
+                              "outcome": "unknown", "result": step.error,
+                              "consent": "confirmed" if step.confirmed else "",
+                              "policy": "found running after a crash; not re-run"})
+    return interrupted
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,8 +92,8 @@ def _run_in_pty(bus: Bus, argv: list[str], answer: bytes, prompt: bytes) -> tupl
 
 
 def test_confirmation_prompt_no_denies(bus: Bus, daemon: Daemon) -> None:
-    code, seen = _run_in_pty(bus, [AGENTCTL, "ask", "call", "mom"], b"n\n", b"[y/N]")
-    assert b"Allow: Call mom? [y/N]" in seen
+    code, seen = _run_in_pty(bus, [AGENTCTL, "ask", "call", "mom"], b"n\n", b"[y/N")
+    assert b"Allow: Call mom? [y/N/a (always)]" in seen
     assert b"Not done: you did not allow \xe2\x80\x9cCall mom\xe2\x80\x9d." in seen
     assert code == 1
     listing = json.loads(bus.agentctl("--json", "tasks").stdout)
@@ -101,7 +101,7 @@ def test_confirmation_prompt_no_denies(bus: Bus, daemon: Daemon) -> None:
 
 
 def test_confirmation_prompt_yes_runs_the_step(bus: Bus, daemon: Daemon) -> None:
-    code, seen = _run_in_pty(bus, [AGENTCTL, "ask", "call", "mom"], b"y\n", b"[y/N]")
+    code, seen = _run_in_pty(bus, [AGENTCTL, "ask", "call", "mom"], b"y\n", b"[y/N")
     assert b"Could not call mom" in seen  # it ran; no modem here, said honestly
     assert code == 1
     listing = json.loads(bus.agentctl("--json", "tasks").stdout)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from agentd.errors import InvalidArguments, InvalidRequest, NotFound
+from agentd.policy.audit import AuditLog
 from agentd.tasks.journal import Journal, TimerRecord
-from agentd.tasks.model import Caller, StepRecord, StepState
+from agentd.tasks.model import Caller
 from agentd.tools.builtin import install_builtin_tools
 from agentd.tools.builtin.history import parse_since
 from agentd.tools.builtin.scheduler import Scheduler
@@ -53,13 +54,14 @@ class Harness:
         self.scheduler = Scheduler(self.journal, self._fired)
         self.registry = ToolRegistry(CATALOGUE)
         install_builtin_tools(self.registry)
+        self.audit = AuditLog(self.journal)
         self.task = self.journal.create_task("test", {}, Caller())
 
     async def _fired(self, timer: TimerRecord, late: float) -> None:
         self.fired.append((timer, late))
 
     async def run(self, tool: str, **args: object) -> str:
-        ctx = ToolContext(self.task, self.journal, self.scheduler)
+        ctx = ToolContext(self.task, self.journal, self.scheduler, self.audit)
         return (await self.registry.run(ctx, tool, args)).text
 
 
@@ -111,18 +113,17 @@ def test_alarm_and_clock(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
-def test_history_reads_what_ran(tmp_path: Path) -> None:
+def test_history_reads_the_audit_log(tmp_path: Path) -> None:
     async def scenario() -> None:
         h = Harness(tmp_path)
         assert await h.run("agent.history") == "I haven't done anything in that time."
-        h.task.steps = [StepRecord(0, "timer.start", {"duration_s": 60}, "local",
-                                   "Start a timer for 1 minute")]
-        h.journal.save_plan(h.task)
-        h.task.steps[0].state = StepState.RUNNING
-        h.journal.save_step(h.task.id, h.task.steps[0])
-        h.task.steps[0].state = StepState.DONE
-        h.journal.save_step(h.task.id, h.task.steps[0])
+        h.audit.append({"tool": "timer.start", "summary": "Start a timer for 1 minute",
+                        "outcome": "done"})
+        h.audit.append({"tool": "sms.send", "summary": "Send a text message to mom: “hi”",
+                        "outcome": "denied"})
         text = await h.run("agent.history", since="today")
-        assert text.startswith("1 action(s): ") and "Start a timer for 1 minute" in text
+        assert text.startswith("2 action(s): ")
+        assert "Start a timer for 1 minute;" in text
+        assert "Send a text message to mom: “hi” (denied)." in text
 
     asyncio.run(scenario())

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+MAX_NAME, MAX_PATH, MAX_LOG_ENTRIES = 64, 4096, 10_000
 DBusDictList = Annotated[list[dict[str, Variant]], DBusSignature("aa{sv}")]
 DBusPathList = Annotated[list[str], DBusSignature("ao")]
 StrDict = Annotated[tuple[str, dict[str, Variant]], DBusSignature("sa{sv}")]
@@ -91,6 +92,8 @@ class AgentInterface(_NamedArgs):
 
     OUT_ARGS: ClassVar[dict[str, tuple[str, ...]]] = {
         "Ask": ("task",), "ListTools": ("tools",), "ListTasks": ("tasks",),
+        "ListGrants": ("grants",), "RevokeGrant": ("removed",), "ReadLog": ("entries",),
+        "VerifyLog": ("intact", "message", "records"),
         "TaskAdded": ("task",), "TimerFired": ("kind", "label", "due")}
 
     def __init__(self, service: "AgentService") -> None:
@@ -110,6 +113,24 @@ class AgentInterface(_NamedArgs):
     @dbus_method(name="ListTasks")
     def list_tasks(self) -> DBusPathList:
         return self._service.task_paths()
+
+    @dbus_method(name="ListGrants")
+    def list_grants(self) -> DBusDictList:
+        return [to_vardict(g.to_json()) for g in self._service.grants.list()]
+
+    @dbus_method(name="RevokeGrant")
+    @named_errors
+    def revoke_grant(self, tool: DBusStr, program: DBusStr) -> DBusUInt32:
+        return self._service.grants.revoke(tool[:MAX_NAME], program[:MAX_PATH])
+
+    @dbus_method(name="ReadLog")
+    def read_log(self, since: DBusDouble, limit: DBusUInt32) -> DBusDictList:
+        entries = self._service.audit.entries(since, min(limit, MAX_LOG_ENTRIES))
+        return [to_vardict(audit_json(e.to_json())) for e in entries]
+
+    @dbus_method(name="VerifyLog")
+    def verify_log(self) -> Annotated[tuple[bool, str, int], DBusSignature("bsu")]:
+        return self._service.audit.verify()
 
     @dbus_property(name="Version", access=PropertyAccess.READ)
     def version(self) -> DBusStr:
@@ -158,6 +179,11 @@ class TaskInterface(_NamedArgs):
     @named_errors
     async def deny(self) -> None:
         await self._answer(Decision.DENY)
+
+    @dbus_method(name="AllowAlways")
+    @named_errors
+    async def allow_always(self) -> None:
+        await self._answer(Decision.ALWAYS)
 
     @dbus_method(name="Cancel")
     @named_errors
@@ -216,6 +242,12 @@ class TaskInterface(_NamedArgs):
     def changed(self) -> None:
         self.emit_properties_changed({"State": str(self.task.state), "Reply": self.task.reply,
                                       "Tier": self.task.tier, "Steps": self.steps})
+
+
+def audit_json(entry: dict[str, Any]) -> dict[str, Any]:
+    """An audit record for the bus: args and caller as JSON strings (free-form values)."""
+    return {k: json.dumps(v, ensure_ascii=False) if k in ("args", "caller") else v
+            for k, v in entry.items()}
 
 
 def steps_entry(step: dict[str, Any]) -> dict[str, Any]:

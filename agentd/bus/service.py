@@ -13,6 +13,7 @@ import json
 import logging
 import os
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 from dbus_fast import Message, MessageType
@@ -31,7 +32,9 @@ from agentd.bus.names import (
     task_path,
 )
 from agentd.errors import InvalidRequest, NotFound
+from agentd.policy.audit import AuditLog
 from agentd.policy.consent import Decision
+from agentd.policy.grants import GrantStore
 from agentd.tasks.journal import Journal, TimerRecord
 from agentd.tasks.model import Caller, StepRecord, TaskRecord, TaskState
 from agentd.tasks.runner import TaskRunner
@@ -51,10 +54,12 @@ def _signatures(iface: ServiceInterface) -> dict[str, str]:
 
 class AgentService:
     def __init__(self, bus: MessageBus, journal: Journal, registry: ToolRegistry,
-                 exported_limit: int) -> None:
+                 grants: GrantStore, audit: AuditLog, exported_limit: int) -> None:
         self._bus = bus
         self._journal = journal
         self._registry = registry
+        self.grants = grants
+        self.audit = audit
         self._exported_limit = exported_limit
         self.runner: TaskRunner | None = None
         self.model_name = ""
@@ -104,12 +109,9 @@ class AgentService:
         if reply is not None and reply.message_type is MessageType.METHOD_RETURN:
             creds = {k: v.value for k, v in reply.body[0].items()}
         pid = int(creds.get("ProcessID", -1))
-        try:
-            exe = os.readlink(f"/proc/{pid}/exe") if pid > 0 else ""
-        except OSError:
-            exe = ""
+        exe, program = program_of(pid)
         caller = Caller(bus_name=sender, uid=int(creds.get("UnixUserID", -1)), pid=pid,
-                        exe=exe)
+                        exe=exe, program=program)
         self._credentials[sender] = caller
         if len(self._credentials) > CREDENTIALS_CACHE:
             self._credentials.popitem(last=False)
@@ -150,10 +152,12 @@ class AgentService:
     def progress(self, task: TaskRecord, kind: str, detail: dict[str, Any]) -> None:
         self._tasks[task.id].progress(kind, detail)
 
-    def confirmation_requested(self, task: TaskRecord, step: StepRecord) -> None:
+    def confirmation_requested(self, task: TaskRecord, step: StepRecord, question: str,
+                               can_grant: bool) -> None:
         detail = {"task": task.id, "step": step.index, "tool": step.tool, "risk": step.risk,
-                  "args": step.args}
-        self._tasks[task.id].confirmation_requested(step.summary, detail)
+                  "args": step.args, "summary": step.summary, "can_grant": can_grant,
+                  "taint": task.taint}
+        self._tasks[task.id].confirmation_requested(question, detail)
 
     def finished(self, task: TaskRecord) -> None:
         self._tasks[task.id].finished(str(task.state), task.reply)
@@ -174,6 +178,27 @@ class AgentService:
         for task_id in finished[: max(0, len(finished) - self._exported_limit)]:
             self._bus.unexport(task_path(task_id))
             del self._tasks[task_id]
+
+
+INTERPRETERS = ("python", "perl", "ruby", "node", "bash", "sh", "dash", "zsh")
+
+
+def program_of(pid: int) -> tuple[str, str]:
+    """(executable, program): the program is the script when an interpreter runs one."""
+    if pid <= 0:
+        return "", ""
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "", ""
+    program = exe
+    if Path(exe).name.startswith(INTERPRETERS) and len(argv) > 1:
+        script = next((a.decode(errors="replace") for a in argv[1:]
+                       if a and not a.startswith(b"-")), "")
+        if script.startswith("/"):
+            program = script
+    return exe, program
 
 
 def _error(msg: Message, exc: InvalidRequest | NotFound) -> Message:

@@ -70,8 +70,11 @@ def _parse_task_id(text: str) -> str:
 # -- ask -------------------------------------------------------------------------------
 
 
-async def _prompt_yes_no(question: str) -> bool:
-    """Ask y/N on the terminal without blocking the event loop (signals keep flowing)."""
+async def _prompt(question: str, choices: dict[str, str]) -> str:
+    """Ask on the terminal without blocking the event loop (signals keep flowing).
+
+    ``choices`` maps answers ("y", "a") to results; anything else is "" (no).
+    """
     loop = asyncio.get_running_loop()
     answer: asyncio.Future[str] = loop.create_future()
     print(question, end=" ", file=sys.stderr, flush=True)
@@ -82,7 +85,7 @@ async def _prompt_yes_no(question: str) -> bool:
 
     loop.add_reader(sys.stdin.fileno(), on_input)
     try:
-        return (await answer).strip().lower() in ("y", "yes")
+        return choices.get((await answer).strip().lower(), "")
     finally:
         loop.remove_reader(sys.stdin.fileno())
 
@@ -94,7 +97,7 @@ async def _follow(client: AgentClient, path: str, quiet: bool) -> dict[str, Any]
     a slow poll of the task's state is only a safety net.
     """
     task_id = path.rsplit("/", 1)[-1]
-    prompt: asyncio.Task[bool] | None = None
+    prompt: asyncio.Task[str] | None = None
     while True:
         getter = asyncio.ensure_future(client.next_signal(path))
         waiting = {getter} | ({prompt} if prompt else set())
@@ -107,7 +110,7 @@ async def _follow(client: AgentClient, path: str, quiet: bool) -> dict[str, Any]
                 break
             continue
         if prompt in done:
-            member = "Confirm" if prompt.result() else "Deny"
+            member = prompt.result() or "Deny"
             prompt = None
             try:
                 await client.call(path, TASK_IFACE, member)
@@ -120,11 +123,15 @@ async def _follow(client: AgentClient, path: str, quiet: bool) -> dict[str, Any]
         if msg.member == "Progress" and not quiet:
             _show_progress(body[0], body[1])
         elif msg.member == "ConfirmationRequested":
-            summary = body[0]
+            question, detail = body
+            choices = {"y": "Confirm", "yes": "Confirm"}
+            if detail.get("can_grant"):
+                choices["a"] = "AllowAlways"
             if sys.stdin.isatty():
-                prompt = asyncio.ensure_future(_prompt_yes_no(f"Allow: {summary}? [y/N]"))
+                keys = "y/N/a (always)" if "a" in choices else "y/N"
+                prompt = asyncio.ensure_future(_prompt(f"Allow: {question} [{keys}]", choices))
             else:
-                _note(f"Needs your confirmation: {summary}\n  agentctl confirm {task_id}   "
+                _note(f"Needs your confirmation: {question}\n  agentctl confirm {task_id}   "
                       f"or   agentctl deny {task_id}")
         elif msg.member == "Finished":
             break

@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS tasks (
     caller_pid INTEGER NOT NULL DEFAULT -1,
     caller_exe TEXT NOT NULL DEFAULT '',
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    taint TEXT NOT NULL DEFAULT '[]',
+    caller_program TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS steps (
     task_id INTEGER NOT NULL REFERENCES tasks(id),
@@ -63,6 +65,23 @@ CREATE TABLE IF NOT EXISTS timers (
     created REAL NOT NULL,
     fired REAL
 );
+CREATE TABLE IF NOT EXISTS grants (
+    tool TEXT NOT NULL,
+    caller_exe TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (tool, caller_exe)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    time REAL NOT NULL,
+    record TEXT NOT NULL,
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks(state);
 CREATE INDEX IF NOT EXISTS timers_by_state ON timers(state);
 """
@@ -111,7 +130,7 @@ class Journal:
         self._db.close()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[sqlite3.Connection]:
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -122,43 +141,48 @@ class Journal:
                                    "cannot record tasks. Free some space and try again") from None
             raise StorageError(f"cannot write the task journal {self.path}: {exc}") from None
 
+    def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._db.execute(sql, params).fetchall()
+
     # -- tasks ------------------------------------------------------------------------
 
     def create_task(self, request: str, options: dict[str, Any], caller: Caller) -> TaskRecord:
         now = time.time()
-        with self._write() as db:
+        with self.write() as db:
             cur = db.execute(
                 "INSERT INTO tasks (request, state, options, caller_name, caller_uid, "
-                "caller_pid, caller_exe, created, updated) VALUES (?,?,?,?,?,?,?,?,?)",
+                "caller_pid, caller_exe, caller_program, created, updated) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (request, TaskState.QUEUED.value, json.dumps(options), caller.bus_name,
-                 caller.uid, caller.pid, caller.exe, now, now))
+                 caller.uid, caller.pid, caller.exe, caller.program, now, now))
         assert cur.lastrowid is not None
         return TaskRecord(id=cur.lastrowid, request=request, state=TaskState.QUEUED,
                           created=now, updated=now, caller=caller, options=options)
 
     def save_task(self, task: TaskRecord) -> None:
         task.updated = time.time()
-        with self._write() as db:
-            db.execute("UPDATE tasks SET state=?, tier=?, reply=?, updated=? WHERE id=?",
-                       (task.state.value, task.tier, task.reply, task.updated, task.id))
+        with self.write() as db:
+            db.execute("UPDATE tasks SET state=?, tier=?, reply=?, taint=?, updated=? "
+                       "WHERE id=?", (task.state.value, task.tier, task.reply,
+                                      json.dumps(task.taint), task.updated, task.id))
 
-    def save_plan(self, task: TaskRecord) -> None:
-        """Record every planned step before the first one runs."""
+    def save_plan(self, task: TaskRecord, steps: list[StepRecord] | None = None) -> None:
+        """Record planned steps (all of them, or the new ``steps``) before any of them runs."""
         task.updated = time.time()
-        with self._write() as db:
+        with self.write() as db:
             db.execute("UPDATE tasks SET state=?, tier=?, updated=? WHERE id=?",
                        (task.state.value, task.tier, task.updated, task.id))
             db.executemany(
                 "INSERT INTO steps (task_id, idx, tool, args, risk, summary, state) "
                 "VALUES (?,?,?,?,?,?,?)",
                 [(task.id, s.index, s.tool, json.dumps(s.args), s.risk, s.summary,
-                  s.state.value) for s in task.steps])
+                  s.state.value) for s in (task.steps if steps is None else steps)])
 
     def save_step(self, task_id: int, step: StepRecord) -> None:
         now = time.time()
         started = now if step.state is StepState.RUNNING else None
         finished = now if step.state in (StepState.DONE, StepState.FAILED) else None
-        with self._write() as db:
+        with self.write() as db:
             db.execute(
                 "UPDATE steps SET state=?, result=?, error=?, confirmed=?, "
                 "started=COALESCE(?, started), finished=COALESCE(?, finished) "
@@ -177,13 +201,6 @@ class Journal:
             "UNION SELECT * FROM (SELECT * FROM tasks ORDER BY id DESC LIMIT ?) ORDER BY id",
             (*_UNFINISHED, limit)).fetchall()
         return [self._task_from_row(r) for r in rows]
-
-    def executed_steps(self, since: float) -> list[tuple[float, str, StepRecord]]:
-        """Steps that ran (or may have) since a time: (when, request, step), oldest first."""
-        rows = self._db.execute(
-            "SELECT s.*, t.request FROM steps s JOIN tasks t ON t.id = s.task_id "
-            "WHERE s.started >= ? ORDER BY s.started", (since,)).fetchall()
-        return [(r[10], r[-1], self._step_from_row(r)) for r in rows]
 
     def recover(self) -> list[int]:
         """Mark what a dead daemon left unfinished; never re-run anything. Returns task ids."""
@@ -221,12 +238,13 @@ class Journal:
 
     def _task_from_row(self, row: tuple[Any, ...]) -> TaskRecord:
         (task_id, request, state, tier, reply, options, caller_name, uid, pid, exe,
-         created, updated) = row
+         created, updated, taint, program) = row
         steps = [self._step_from_row(r) for r in self._db.execute(
             "SELECT * FROM steps WHERE task_id=? ORDER BY idx", (task_id,))]
         return TaskRecord(id=task_id, request=request, state=TaskState(state), created=created,
-                          updated=updated, caller=Caller(caller_name, uid, pid, exe),
-                          options=json.loads(options), tier=tier, reply=reply, steps=steps)
+                          updated=updated, caller=Caller(caller_name, uid, pid, exe, program),
+                          options=json.loads(options), tier=tier, reply=reply, steps=steps,
+                          taint=json.loads(taint))
 
     @staticmethod
     def _step_from_row(row: tuple[Any, ...]) -> StepRecord:
@@ -237,7 +255,7 @@ class Journal:
     # -- timers and alarms ------------------------------------------------------------
 
     def add_timer(self, kind: str, label: str, due: float, task_id: int | None) -> TimerRecord:
-        with self._write() as db:
+        with self.write() as db:
             cur = db.execute(
                 "INSERT INTO timers (kind, label, due, state, task_id, created) "
                 "VALUES (?,?,?,?,?,?)", (kind, label, due, "pending", task_id, time.time()))
@@ -253,7 +271,7 @@ class Journal:
         return [TimerRecord(*r) for r in self._db.execute(sql + " ORDER BY due", params)]
 
     def set_timer_state(self, timer_id: int, state: str) -> None:
-        with self._write() as db:
+        with self.write() as db:
             db.execute("UPDATE timers SET state=?, fired=? WHERE id=?",
                        (state, time.time() if state == "fired" else None, timer_id))
 

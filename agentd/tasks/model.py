@@ -45,9 +45,13 @@ class Caller:
     uid: int = -1
     pid: int = -1
     exe: str = ""
+    # What grants are keyed on: the executable, or the script an interpreter runs
+    # (every Python client's exe is the same python3).
+    program: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"bus_name": self.bus_name, "uid": self.uid, "pid": self.pid, "exe": self.exe}
+        return {"bus_name": self.bus_name, "uid": self.uid, "pid": self.pid, "exe": self.exe,
+                "program": self.program}
 
 
 @dataclass
@@ -80,6 +84,9 @@ class TaskRecord:
     tier: str = ""
     reply: str = ""
     steps: list[StepRecord] = field(default_factory=list)
+    # Where untrusted content entered this task ("notifications.list: notification from
+    # Signal"); once non-empty, external and irreversible steps always need confirmation.
+    taint: list[str] = field(default_factory=list)
 
     @property
     def dry_run(self) -> bool:
@@ -89,4 +96,5 @@ class TaskRecord:
         return {"id": self.id, "request": self.request, "state": str(self.state),
                 "created": self.created, "updated": self.updated, "tier": self.tier,
                 "reply": self.reply, "caller": self.caller.to_json(),
-                "options": self.options, "steps": [s.to_json() for s in self.steps]}
+                "options": self.options, "taint": self.taint,
+                "steps": [s.to_json() for s in self.steps]}

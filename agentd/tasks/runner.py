@@ -1,7 +1,9 @@
-"""The task runner: request → plan → (confirmation) → tools, every transition journaled.
+"""The task runner: request → plan → policy → (confirmation) → tools, all journaled.
 
-Each task runs in its own asyncio task. The bus layer listens through ``TaskEvents``
-and turns them into D-Bus signals; nothing here knows about D-Bus.
+Each task runs in its own asyncio task. Tier 1 (templates) plans every step at once;
+when it finds nothing, tier 2 (a ``StepPlanner``) is asked one step at a time and sees
+each result. Every step, whatever planned it, passes the policy engine right before it
+runs (``agentd.tasks.steps``). The bus layer listens through ``TaskEvents``.
 """
 
 from __future__ import annotations
@@ -10,18 +12,26 @@ import asyncio
 import logging
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agentd.config import Settings
-from agentd.errors import AgentError, Busy, InvalidRequest, InvalidState, NotFound
+from agentd.errors import (
+    AgentError,
+    Busy,
+    InvalidRequest,
+    InvalidState,
+    ModelUnavailable,
+    NotFound,
+)
 from agentd.log import current_task_id
-from agentd.policy.consent import Decision, needs_confirmation
+from agentd.policy.consent import Decision
 from agentd.tasks.journal import Journal, StorageError
-from agentd.tasks.model import Caller, StepRecord, StepState, TaskRecord, TaskState
-from agentd.tools.builtin.scheduler import Scheduler
-from agentd.tools.context import ToolContext
+from agentd.tasks.model import Caller, StepRecord, TaskRecord, TaskState
+from agentd.tasks.steps import StepExecutor, StopTask
 from agentd.tools.registry import ToolRegistry
-from agentd.understanding.plan import Plan
+from agentd.understanding.plan import CANNOT_DO, Plan, PlannedStep
+from agentd.understanding.planner import FinalReply, Observation, StepPlanner
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +40,7 @@ Understand = Callable[[str], Plan]
 # Ask options: name -> (type, description). Unknown options are an error, not ignored.
 ASK_OPTIONS: dict[str, tuple[type, str]] = {
     "dry_run": (bool, "plan only: record and return the plan, run nothing"),
+    "templates_only": (bool, "never ask the model tier"),
 }
 
 
@@ -39,7 +50,8 @@ class TaskEvents(Protocol):
     def task_added(self, task: TaskRecord) -> None: ...
     def task_changed(self, task: TaskRecord) -> None: ...
     def progress(self, task: TaskRecord, kind: str, detail: dict[str, Any]) -> None: ...
-    def confirmation_requested(self, task: TaskRecord, step: StepRecord) -> None: ...
+    def confirmation_requested(self, task: TaskRecord, step: StepRecord, question: str,
+                               can_grant: bool) -> None: ...
     def finished(self, task: TaskRecord) -> None: ...
 
 
@@ -65,7 +77,7 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
     clean = {}
     for name, value in options.items():
         if name not in ASK_OPTIONS:
-            raise InvalidRequest(f"unknown option {name!r}; known options: "
+            raise InvalidRequest(f"unknown option {name[:64]!r}; known options: "
                                  f"{', '.join(ASK_OPTIONS)}")
         kind, _ = ASK_OPTIONS[name]
         if not isinstance(value, kind):
@@ -75,17 +87,26 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+@dataclass(frozen=True)
+class Understanding:
+    """The tiers: templates first, then (optionally) a step planner."""
+
+    templates: Understand
+    planner: StepPlanner | None = None
+    max_model_steps: int = 6
+
+
 class TaskRunner:
     def __init__(self, settings: Settings, journal: Journal, registry: ToolRegistry,
-                 understand: Understand, scheduler: Scheduler, events: TaskEvents) -> None:
+                 understanding: Understanding, executor: StepExecutor,
+                 events: TaskEvents) -> None:
         self._settings = settings
         self._journal = journal
         self._registry = registry
-        self._understand = understand
-        self._scheduler = scheduler
+        self._understanding = understanding
+        self._executor = executor
         self._events = events
         self._running: dict[int, asyncio.Task[None]] = {}
-        self._answers: dict[int, asyncio.Future[Decision]] = {}
         self._stopping = False
 
     @property
@@ -101,7 +122,7 @@ class TaskRunner:
                        f"{self._settings.max_active_tasks}); wait for one to finish, or "
                        "cancel one with `agentctl cancel ID`")
         task = self._journal.create_task(request, opts, caller)
-        log.info("task %d from %s (pid %d): %r", task.id, caller.exe or caller.bus_name,
+        log.info("task %d from %s (pid %d): %r", task.id, caller.program or caller.bus_name,
                  caller.pid, request[:120] + ("…" if len(request) > 120 else ""))
         self._events.task_added(task)
         self._running[task.id] = asyncio.create_task(self._run(task), name=f"task-{task.id}")
@@ -109,10 +130,9 @@ class TaskRunner:
 
     def answer(self, task: TaskRecord, decision: Decision, caller: Caller) -> None:
         """Confirm, deny or cancel on behalf of ``caller``."""
-        _check_same_user(task, caller)
-        future = self._answers.get(task.id)
-        if future is not None and not future.done():
-            future.set_result(decision)
+        if task.caller.uid >= 0 and caller.uid >= 0 and task.caller.uid != caller.uid:
+            raise NotFound(f"task {task.id} belongs to another user")
+        if self._executor.answer(task.id, decision):
             return
         if decision is Decision.CANCEL and task.id in self._running:
             self._running[task.id].cancel()
@@ -124,6 +144,7 @@ class TaskRunner:
     async def shutdown(self) -> None:
         """Stop without finishing anything: unfinished tasks stay unfinished in the journal."""
         self._stopping = True
+        self._executor.stopping = True
         for running in self._running.values():
             running.cancel()
         await asyncio.gather(*self._running.values(), return_exceptions=True)
@@ -134,8 +155,11 @@ class TaskRunner:
         current_task_id.set(task.id)
         try:
             await self._understand_and_act(task)
+        except StopTask as stop:
+            self._finish(task, stop.state, stop.reply)
         except asyncio.CancelledError:
             if not self._stopping:
+                self._executor.skip_rest(task)
                 self._finish(task, TaskState.CANCELLED, "Cancelled.")
         except AgentError as exc:
             self._finish(task, TaskState.FAILED, exc.message)
@@ -145,21 +169,19 @@ class TaskRunner:
                          f"agentd hit an internal error ({type(exc).__name__}); see its log")
         finally:
             self._running.pop(task.id, None)
-            self._answers.pop(task.id, None)
 
     async def _understand_and_act(self, task: TaskRecord) -> None:
         self._set_state(task, TaskState.UNDERSTANDING)
-        self._events.progress(task, "understanding", {})
-        plan = self._understand(task.request)
+        self._progress(task, "understanding", {})
+        plan = self._understanding.templates(task.request)
+        planner = self._understanding.planner
+        if plan.is_empty and planner is not None and not task.options.get("templates_only"):
+            await self._plan_step_by_step(task, planner)
+            return
         task.tier = plan.tier
-        task.steps = []
-        for index, planned in enumerate(plan.steps):
-            spec = self._registry.spec(planned.tool)
-            args = spec.validate(planned.args)
-            task.steps.append(StepRecord(index=index, tool=spec.name, args=args,
-                                         risk=spec.risk.value, summary=spec.describe(args)))
+        task.steps = [self._step(index, planned) for index, planned in enumerate(plan.steps)]
         self._journal.save_plan(task)
-        self._events.progress(task, "planned", {"tier": plan.tier, "steps": len(task.steps)})
+        self._progress(task, "planned", {"tier": plan.tier, "steps": len(task.steps)})
         if plan.is_empty:
             self._finish(task, TaskState.DONE, plan.reply)
             return
@@ -169,79 +191,58 @@ class TaskRunner:
             return
         replies: list[str] = []
         for step in task.steps:
-            if needs_confirmation(step) and not await self._confirm(task, step):
-                self._skip_rest(task, step.index + 1)
-                self._finish(task, TaskState.CANCELLED,
-                             " ".join([*replies, f"Not done: you did not allow “{step.summary}”."]))
-                return
-            reply = await self._run_step(task, step)
-            if step.state is StepState.FAILED:
-                self._skip_rest(task, step.index + 1)
-                self._finish(task, TaskState.FAILED, " ".join([*replies, reply]))
-                return
-            replies.append(reply)
+            self._set_state(task, TaskState.ACTING)
+            try:
+                replies.append((await self._executor.execute(task, step)).text)
+            except StopTask as stop:
+                self._executor.skip_rest(task)
+                raise StopTask(stop.state, " ".join([*replies, stop.reply])) from None
         self._finish(task, TaskState.DONE, " ".join(replies))
 
-    async def _confirm(self, task: TaskRecord, step: StepRecord) -> bool:
-        step.state = StepState.AWAITING_CONFIRMATION
-        self._journal.save_step(task.id, step)
-        self._set_state(task, TaskState.AWAITING_CONFIRMATION)
-        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
-        self._answers[task.id] = future
-        self._events.confirmation_requested(task, step)
-        try:
-            decision = await asyncio.wait_for(future, self._settings.confirmation_timeout_s)
-        except TimeoutError:
-            decision = Decision.DENY
-            log.info("no answer in %.0f s: step %d denied", self._settings.confirmation_timeout_s,
-                     step.index)
-        finally:
-            self._answers.pop(task.id, None)
-        if decision is Decision.CANCEL:
-            step.state = StepState.NOT_RUN
-            self._journal.save_step(task.id, step)
-            raise asyncio.CancelledError
-        step.confirmed = decision is Decision.ALLOW
-        if not step.confirmed:
-            step.state = StepState.DENIED
-            self._journal.save_step(task.id, step)
-            return False
-        return True
+    async def _plan_step_by_step(self, task: TaskRecord, planner: StepPlanner) -> None:
+        """Tier 2: ask the planner for one step at a time, showing it each result."""
+        task.tier = planner.name
+        history: list[Observation] = []
+        for index in range(self._understanding.max_model_steps):
+            try:
+                action = await planner.next_action(
+                    task.request, history, lambda kind, d: self._progress(task, kind, d))
+            except ModelUnavailable as exc:
+                reply = f"{CANNOT_DO} (No model to ask: {exc.message})" if not history \
+                    else f"Stopped: {exc.message}"
+                self._finish(task, TaskState.DONE if not history else TaskState.FAILED, reply)
+                return
+            if isinstance(action, FinalReply):
+                self._finish(task, TaskState.DONE, action.text)
+                return
+            step = self._step(index, action)
+            task.steps.append(step)
+            self._journal.save_plan(task, [step])
+            self._progress(task, "planned", {"tier": task.tier, "steps": len(task.steps)})
+            if task.dry_run:
+                self._finish(task, TaskState.DONE, f"Would first: {step.summary}.")
+                return
+            self._set_state(task, TaskState.ACTING)
+            try:
+                outcome = await self._executor.execute(task, step)
+                history.append(Observation(step.tool, step.args, True, outcome.text,
+                                           outcome.provenance))
+            except StopTask as stop:
+                if stop.state is not TaskState.FAILED:
+                    raise
+                history.append(Observation(step.tool, step.args, False, step.error))
+        self._finish(task, TaskState.DONE,
+                     f"Stopped after {len(task.steps)} steps without finishing. "
+                     + (history[-1].text if history else ""))
 
-    async def _run_step(self, task: TaskRecord, step: StepRecord) -> str:
-        self._set_state(task, TaskState.ACTING)
-        step.state = StepState.RUNNING
-        self._journal.save_step(task.id, step)  # journaled before it runs
-        self._events.progress(task, "step", {"index": step.index, "tool": step.tool,
-                                             "state": str(step.state), "summary": step.summary})
-        ctx = ToolContext(task=task, journal=self._journal, scheduler=self._scheduler)
-        try:
-            result = await self._registry.run(ctx, step.tool, step.args)
-            step.state, step.result = StepState.DONE, result.text
-        except AgentError as exc:
-            step.state, step.error = StepState.FAILED, f"{exc.dbus_name}: {exc.message}"
-        except asyncio.CancelledError:
-            if self._stopping:
-                raise  # leave it "running": recovery marks it unknown
-            step.state, step.error = StepState.FAILED, "cancelled while running"
-            self._journal.save_step(task.id, step)
-            raise
-        except Exception as exc:
-            log.exception("tool %s failed", step.tool)
-            step.state, step.error = StepState.FAILED, f"internal error in {step.tool}: {exc}"
-        self._journal.save_step(task.id, step)
-        self._events.progress(task, "step", {"index": step.index, "tool": step.tool,
-                                             "state": str(step.state), "result": step.result,
-                                             "error": step.error})
-        self._events.task_changed(task)
-        if step.state is StepState.FAILED:
-            return f"Could not {step.summary[:1].lower()}{step.summary[1:]}: {step.error}"
-        return step.result
+    def _step(self, index: int, planned: PlannedStep) -> StepRecord:
+        spec = self._registry.spec(planned.tool)
+        args = spec.validate(planned.args)
+        return StepRecord(index=index, tool=spec.name, args=args, risk=spec.risk.value,
+                          summary=spec.describe(args))
 
-    def _skip_rest(self, task: TaskRecord, start: int) -> None:
-        for step in task.steps[start:]:
-            step.state = StepState.SKIPPED
-            self._journal.save_step(task.id, step)
+    def _progress(self, task: TaskRecord, kind: str, detail: dict[str, Any]) -> None:
+        self._events.progress(task, kind, detail)
 
     def _set_state(self, task: TaskRecord, state: TaskState) -> None:
         if task.state is state:
@@ -261,8 +262,3 @@ class TaskRunner:
         log.info("%s: %s", state, reply)
         self._events.task_changed(task)
         self._events.finished(task)
-
-
-def _check_same_user(task: TaskRecord, caller: Caller) -> None:
-    if task.caller.uid >= 0 and caller.uid >= 0 and task.caller.uid != caller.uid:
-        raise NotFound(f"task {task.id} belongs to another user")

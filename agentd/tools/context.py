@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from agentd.policy.audit import AuditLog
     from agentd.tasks.journal import Journal
     from agentd.tasks.model import TaskRecord
     from agentd.tools.builtin.scheduler import Scheduler
@@ -16,3 +17,4 @@ class ToolContext:
     task: TaskRecord
     journal: Journal
     scheduler: Scheduler
+    audit: AuditLog

@@ -136,6 +136,9 @@ class ToolSpec:
     # How the confirmation prompt and dry runs describe a step: str.format over the args,
     # or a function of them where plain formatting reads badly.
     summary: str | Callable[[Mapping[str, ArgValue]], str] = ""
+    # Where the tool's result comes from, when that is content others control ("screen",
+    # "notifications", "file names"): reading it taints the task. "" for trusted results.
+    untrusted: str = ""
     # A check across arguments that types alone cannot express; returns why not, or None.
     check: Callable[[Mapping[str, ArgValue]], str | None] | None = None
 

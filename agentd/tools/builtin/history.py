@@ -6,7 +6,6 @@ import datetime as dt
 import re
 
 from agentd.errors import InvalidArguments
-from agentd.tasks.model import StepState
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolResult
 
@@ -36,20 +35,21 @@ def parse_since(since: str, now: dt.datetime) -> dt.datetime:
 
 
 async def tell_history(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
+    """Answer from the audit log: every step that ran or was refused, in order."""
     now = dt.datetime.now().astimezone()
     since = parse_since(str(args.get("since", "")), now)
-    entries = [(when, step) for when, _, step in ctx.journal.executed_steps(since.timestamp())
-               if step.tool != "agent.history"]
+    entries = [e for e in ctx.audit.entries(since.timestamp(), limit=10_000)
+               if e.record.get("tool") != "agent.history"]
     if not entries:
         return ToolResult("I haven't done anything in that time.", {"steps": []})
     lines = []
-    for when, step in entries[-MAX_ITEMS:]:
-        clock = dt.datetime.fromtimestamp(when).astimezone().strftime("%H:%M")
-        outcome = "" if step.state is StepState.DONE else f" ({step.state})"
-        lines.append(f"{clock} {step.summary}{outcome}")
+    for entry in entries[-MAX_ITEMS:]:
+        clock = dt.datetime.fromtimestamp(entry.time).astimezone().strftime("%H:%M")
+        record = entry.record
+        outcome = "" if record.get("outcome") == "done" else f" ({record.get('outcome')})"
+        lines.append(f"{clock} {record.get('summary') or record.get('tool')}{outcome}")
     more = len(entries) - MAX_ITEMS
     text = f"{len(entries)} action(s): " + "; ".join(lines) + "."
     if more > 0:
         text += f" ({more} older not shown)"
-    return ToolResult(text, {"steps": [{"at": w, "tool": s.tool, "args": s.args,
-                                        "state": str(s.state)} for w, s in entries]})
+    return ToolResult(text, {"steps": [e.to_json() for e in entries]})

@@ -1,0 +1,101 @@
+"""The audit log: append-only, every record carrying the hash of the one before.
+
+Records live in the journal database (triggers refuse UPDATE and DELETE); the hash of
+the newest record is also kept in ``audit.head`` beside it, so ``verify()`` detects an
+edited record, a deleted one, and a truncated tail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentd.tasks.journal import Journal, StorageError
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    time: float
+    record: dict[str, Any]
+    prev: str
+    hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "time": self.time, **self.record, "hash": self.hash}
+
+
+def _digest(seq: int, when: float, record: str, prev: str) -> str:
+    return hashlib.sha256(f"{seq}\n{when!r}\n{record}\n{prev}".encode()).hexdigest()
+
+
+class AuditLog:
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        self._head_file = journal.path.parent / "audit.head"
+        rows = journal.read("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        self._seq, self._head = rows[0] if rows else (0, GENESIS)
+
+    def append(self, record: dict[str, Any]) -> AuditEntry:
+        """Add one record: who asked, what ran with which arguments, outcome, consent."""
+        seq, when = self._seq + 1, time.time()
+        text = json.dumps(record, sort_keys=True, ensure_ascii=False)
+        digest = _digest(seq, when, text, self._head)
+        with self._journal.write() as db:
+            db.execute("INSERT INTO audit (seq, time, record, prev, hash) VALUES (?,?,?,?,?)",
+                       (seq, when, text, self._head, digest))
+        entry = AuditEntry(seq, when, record, self._head, digest)
+        self._seq, self._head = seq, digest
+        _write_atomically(self._head_file, f"{seq} {digest}\n")
+        return entry
+
+    def entries(self, since: float = 0.0, limit: int = 1000) -> list[AuditEntry]:
+        rows = self._journal.read(
+            "SELECT seq, time, record, prev, hash FROM (SELECT * FROM audit WHERE time >= ? "
+            "ORDER BY seq DESC LIMIT ?) ORDER BY seq", (since, limit))
+        return [AuditEntry(s, t, json.loads(r), p, h) for s, t, r, p, h in rows]
+
+    def verify(self) -> tuple[bool, str, int]:
+        """Recompute the chain: (intact, what is wrong or "ok", records checked)."""
+        prev, expected_seq, count = GENESIS, 1, 0
+        for seq, when, text, stored_prev, digest in self._journal.read(
+                "SELECT seq, time, record, prev, hash FROM audit ORDER BY seq"):
+            if seq != expected_seq:
+                return False, f"record {expected_seq} is missing (next is {seq})", count
+            if stored_prev != prev:
+                return False, f"record {seq} does not follow record {seq - 1}", count
+            if _digest(seq, when, text, prev) != digest:
+                return False, f"record {seq} was changed after it was written", count
+            prev, expected_seq, count = digest, seq + 1, count + 1
+        head = _read_head(self._head_file)
+        if head is not None and head != (count, prev):
+            return False, (f"the log ends at record {count} but record {head[0]} was "
+                           "written: records were removed from the end"), count
+        return True, "ok", count
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _read_head(path: Path) -> tuple[int, str] | None:
+    try:
+        seq, digest = path.read_text().split()
+        return int(seq), digest
+    except (OSError, ValueError):
+        return None
