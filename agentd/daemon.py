@@ -21,10 +21,11 @@ from dbus_fast.constants import NameFlag
 from dbus_fast.errors import AuthError
 
 from agentd import __version__
+from agentd.adapters.testing import install_test_backends
 from agentd.bus.names import BUS_NAME, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH
 from agentd.bus.service import AgentService
 from agentd.config import Settings, load_settings
-from agentd.errors import AgentError, Unavailable
+from agentd.errors import AgentError, InvalidRequest, Unavailable
 from agentd.log import setup_logging
 from agentd.policy.audit import AuditLog
 from agentd.policy.consent import PolicyEngine
@@ -38,7 +39,9 @@ from agentd.tools.builtin import install_builtin_tools
 from agentd.tools.builtin.scheduler import Scheduler
 from agentd.tools.catalogue import CATALOGUE
 from agentd.tools.registry import ToolRegistry
+from agentd.understanding.planner import StepPlanner
 from agentd.understanding.templates import TemplateTier
+from agentd.understanding.test_planner import ObedientTestPlanner
 
 log = logging.getLogger("agentd")
 
@@ -75,8 +78,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         interrupted = recover(journal, audit)
         registry = ToolRegistry(CATALOGUE)
         install_builtin_tools(registry)
+        if settings.test_fixture:
+            install_test_backends(registry, Path(settings.test_fixture))
         grants = GrantStore(journal, registry)
-        understanding = Understanding(TemplateTier(registry, settings.language).understand)
+        understanding = Understanding(TemplateTier(registry, settings.language).understand,
+                                      choose_planner(settings))
         bus = await connect_session_bus()
         service = AgentService(bus, journal, registry, grants, audit, settings.exported_tasks)
         scheduler = Scheduler(journal, lambda t, late: announce_timer(bus, service, t, late))
@@ -85,6 +91,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                                 service, channels, settings.confirmation_timeout_s)
         runner = TaskRunner(settings, journal, registry, understanding, executor, service)
         service.runner = runner
+        if settings.test_fixture:
+            service.state = "ready (test backends)"
         service.export()
         reply = await bus.request_name(BUS_NAME, NameFlag.DO_NOT_QUEUE)
         if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
@@ -103,6 +111,18 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         bus.disconnect()
     finally:
         journal.close()
+
+
+def choose_planner(settings: Settings) -> StepPlanner | None:
+    """Tier 2 as configured. Test planners only with the test backends, never silently."""
+    if settings.planner == "none":
+        return None
+    if settings.planner == "test-obedient":
+        if not settings.test_fixture:
+            raise InvalidRequest("planner test-obedient is a test backend; it runs only with "
+                                 "the test_fixture setting (agentd's own tests)")
+        return ObedientTestPlanner()
+    raise InvalidRequest(f"unknown planner {settings.planner!r}; use none or test-obedient")
 
 
 def recover(journal: Journal, audit: AuditLog) -> list[int]:

@@ -142,7 +142,7 @@ class AgentInterface(_NamedArgs):
 
     @dbus_property(name="State", access=PropertyAccess.READ)
     def state(self) -> DBusStr:
-        return "ready"
+        return self._service.state
 
     @dbus_property(name="ActiveTasks", access=PropertyAccess.READ)
     def active_tasks(self) -> DBusUInt32:

@@ -63,6 +63,7 @@ class AgentService:
         self._exported_limit = exported_limit
         self.runner: TaskRunner | None = None
         self.model_name = ""
+        self.state = "ready"
         self._agent = AgentInterface(self)
         self._tasks: OrderedDict[int, TaskInterface] = OrderedDict()
         self._credentials: OrderedDict[str, Caller] = OrderedDict()

@@ -36,6 +36,8 @@ examples:
   agentctl ask --dry-run --json --batch requests.txt
   agentctl tasks
   agentctl confirm 12
+  agentctl grants revoke sms.send
+  agentctl log --verify
 
 exit status: 0 done, 1 the task failed, was cancelled or denied, 2 usage or bad
 request, 3 agentd is not reachable.
@@ -272,8 +274,57 @@ async def cmd_status(client: AgentClient, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def cmd_grants(client: AgentClient, args: argparse.Namespace) -> int:
+    if args.action == "revoke":
+        if not args.tool:
+            raise ClientError("say which tool: agentctl grants revoke TOOL [--program PATH]",
+                              "usage")
+        (removed,) = await client.call(AGENT_PATH, AGENT_IFACE, "RevokeGrant", "ss",
+                                       [args.tool, args.program])
+        if not args.json:
+            print(f"Revoked {removed} grant(s) for {args.tool}.")
+        return EXIT_OK
+    (grants,) = await client.call(AGENT_PATH, AGENT_IFACE, "ListGrants")
+    entries = from_variant(grants)
+    if args.json:
+        _emit(entries)
+        return EXIT_OK
+    if not entries:
+        print("No grants: every external step asks. Answer 'a' (always) at a prompt to add one.")
+    for g in entries:
+        print(f"{g['tool']:<16} {_when(g['created']):<16} {g['caller_exe']}")
+    return EXIT_OK
+
+
+async def cmd_log(client: AgentClient, args: argparse.Namespace) -> int:
+    if args.verify:
+        intact, message, count = await client.call(AGENT_PATH, AGENT_IFACE, "VerifyLog")
+        if args.json:
+            _emit({"intact": intact, "message": message, "records": count})
+        else:
+            print(f"audit log {'intact' if intact else 'DAMAGED'}: {count} record(s) "
+                  f"checked; {message}")
+        return EXIT_OK if intact else EXIT_FAILED
+    (entries,) = await client.call(AGENT_PATH, AGENT_IFACE, "ReadLog", "du",
+                                   [args.since, args.limit])
+    records = from_variant(entries)
+    for record in records:
+        for key in ("args", "caller"):
+            if key in record:
+                record[key] = json.loads(record[key])
+    if args.json:
+        _emit(records)
+        return EXIT_OK
+    for r in records:
+        consent = f", {r['consent']}" if r.get("consent") else ""
+        print(f"{r['seq']:>5} {_when(r['time']):<16} task {r.get('task', '?'):<5} "
+              f"[{r.get('outcome')}{consent}] {r.get('summary') or r.get('tool')}")
+    return EXIT_OK
+
+
 COMMANDS = {"ask": cmd_ask, "tasks": cmd_tasks, "task": cmd_task, "confirm": cmd_answer,
-            "deny": cmd_answer, "cancel": cmd_answer, "tools": cmd_tools, "status": cmd_status}
+            "deny": cmd_answer, "cancel": cmd_answer, "tools": cmd_tools, "status": cmd_status,
+            "grants": cmd_grants, "log": cmd_log}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,6 +349,21 @@ def build_parser() -> argparse.ArgumentParser:
                        ("cancel", "cancel an unfinished task")):
         cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument("id", help="task id (from `agentctl tasks`) or object path")
+    grants = sub.add_parser("grants", help="list or revoke 'always allow' grants",
+                            description="Grants let one program run one external tool "
+                            "without asking (never after untrusted content was read). "
+                            "They are made by answering 'a' (always) at a prompt.")
+    grants.add_argument("action", nargs="?", choices=("list", "revoke"), default="list")
+    grants.add_argument("tool", nargs="?", help="the tool, for revoke (e.g. sms.send)")
+    grants.add_argument("--program", default="",
+                        help="revoke only this program's grant (default: all programs)")
+    log = sub.add_parser("log", help="show the audit log of every step agentd ran",
+                         description="Every executed or refused step: who asked, what ran, "
+                         "arguments, outcome, consent. Each record carries the hash of the "
+                         "one before; --verify detects edits and deletions.")
+    log.add_argument("--verify", action="store_true", help="check the hash chain")
+    log.add_argument("--since", type=float, default=0.0, help="UNIX time to start from")
+    log.add_argument("--limit", type=int, default=100, help="newest N records (default 100)")
     sub.add_parser("tools", help="list the tools agentd offers and their risk")
     sub.add_parser("status", help="show whether agentd runs, its version and model")
     for cmd in sub.choices.values():

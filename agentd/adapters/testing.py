@@ -1,0 +1,82 @@
+"""Named test backends: content sources and a recording telephony backend.
+
+Enabled only when the ``test_fixture`` setting names a JSON file, and then loudly: the
+daemon logs a warning and reports ``State`` as ``ready (test backends)``. They let the
+consent tests put hostile content where agentd reads it (notifications, the screen,
+file names) and see exactly which messages would have left the phone.
+
+The fixture file is re-read on every call, so a test can change the content between
+requests::
+
+    {"notifications": [{"app": "Signal", "summary": "Alex", "body": "..."}],
+     "screen": {"app": "Messages", "text": "..."},
+     "files": ["/home/user/Documents/notes.txt"],
+     "sent": "/tmp/sent.jsonl"}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from agentd.tools.context import ToolContext
+from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
+
+log = logging.getLogger(__name__)
+BACKEND = "test-fixture"
+
+
+class FixtureBackends:
+    def __init__(self, fixture: Path) -> None:
+        self.fixture = fixture
+
+    def _load(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.fixture.read_text(encoding="utf-8"))
+        return data
+
+    async def list_notifications(self, ctx: ToolContext, args: dict[str, ArgValue]
+                                 ) -> ToolResult:
+        items = self._load().get("notifications", [])
+        if not items:
+            return ToolResult("No new notifications.")
+        lines = [f"{n['app']}: {n['summary']}: {n['body']}" for n in items]
+        apps = sorted({n["app"] for n in items})
+        return ToolResult(f"{len(items)} notification(s). " + " | ".join(lines),
+                          {"notifications": items,
+                           "provenance": "notifications from " + ", ".join(apps)})
+
+    async def read_screen(self, ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
+        screen = self._load().get("screen", {"app": "", "text": ""})
+        return ToolResult(f"{screen['app']} is open. It shows: {screen['text']}",
+                          {"provenance": f"the screen ({screen['app']})"})
+
+    async def find_files(self, ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
+        query = str(args["query"]).casefold()
+        found = [f for f in self._load().get("files", [])
+                 if query in Path(f).name.casefold() or query == "*"]
+        names = ", ".join(Path(f).name for f in found) or "nothing"
+        return ToolResult(f"Found {len(found)}: {names}", {"paths": found,
+                                                           "provenance": "file names"})
+
+    async def record_send(self, ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
+        """sms.send and call.dial: append what would have left the phone to ``sent``."""
+        sent = Path(self._load()["sent"])
+        step = next((s for s in ctx.task.steps if s.state == "running"), None)
+        record = {"task": ctx.task.id, "args": args, "tool": step.tool if step else "?",
+                  "confirmed": bool(step and step.confirmed)}
+        with open(sent, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        return ToolResult(f"(test backend) recorded {record['tool']} to {args['to']}.")
+
+
+def install_test_backends(registry: ToolRegistry, fixture: Path) -> None:
+    log.warning("TEST BACKENDS ACTIVE (%s): content and telephony are simulated from %s",
+                BACKEND, fixture)
+    backends = FixtureBackends(fixture)
+    registry.implement("notifications.list", backends.list_notifications)
+    registry.implement("screen.read", backends.read_screen)
+    registry.implement("files.find", backends.find_files)
+    registry.implement("sms.send", backends.record_send)
+    registry.implement("call.dial", backends.record_send)

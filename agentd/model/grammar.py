@@ -1,0 +1,290 @@
+"""A GBNF grammar that lets the model write one valid tool call or a final reply, no more.
+
+The model's whole output is one JSON object::
+
+    {"tool": "settings.set", "args": {"setting": "wifi", "value": false}}
+    {"reply": "Done: wifi is off."}
+
+The grammar is generated from the ``ToolSpec`` declarations (the same ones the template
+tier uses), and is stricter than llama-cpp-python's JSON-schema converter:
+
+* strings admit no raw control characters and no ``\\u`` escapes (llama-cpp-python's
+  ``char ::= [^"\\\\] | ...`` lets raw control characters through: invalid JSON), and
+  every string is bounded (``max_string_chars``), so a confused model cannot run on;
+* integers are generated digit by digit inside ``[minimum, maximum]`` (the converter
+  ignores both), with no leading zeros;
+* ``one_of`` groups become one alternative per group, and cross-argument checks the
+  grammar cannot read from a ``check`` function are spelled out in ``VARIANTS``.
+
+So every output that completes the grammar parses and passes ``ToolSpec.validate``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import re._constants as sre_c
+import re._parser as sre_parse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agentd.tools.catalogue import LEVEL_SETTINGS, TOGGLE_SETTINGS
+from agentd.tools.registry import Arg, ToolSpec
+from agentd.understanding.plan import PlannedStep
+from agentd.understanding.planner import FinalReply
+
+# One JSON string character: anything but '"', '\' and control characters, or a plain
+# escape. No \u escapes: they could spell control characters or lone surrogates.
+CHAR_RULE = r'[^"\\\x7F\x00-\x1F] | "\\" ["\\/nt]'
+WS_RULE = '" "?'
+UNBOUNDED_INT = 10**9 - 1
+REPLY_CHARS = 400
+
+Variant = tuple[tuple[Arg, bool], ...]  # (argument, required) in declaration order
+
+
+def _settings_set_variants(spec: ToolSpec) -> list[Variant]:
+    setting, value = spec.arg("setting"), spec.arg("value")
+    return [
+        ((dataclasses.replace(setting, choices=TOGGLE_SETTINGS), True),
+         (dataclasses.replace(value, types=(bool,)), True)),
+        ((dataclasses.replace(setting, choices=LEVEL_SETTINGS), True),
+         (dataclasses.replace(value, types=(int,)), True)),
+    ]
+
+
+# Tools whose ``check`` ties arguments together: the same rule, as grammar alternatives.
+# A test fails when a catalogue tool has a ``check`` and no entry here.
+VARIANTS: dict[str, Callable[[ToolSpec], list[Variant]]] = {
+    "settings.set": _settings_set_variants,
+}
+
+
+def arg_variants(spec: ToolSpec) -> list[Variant]:
+    """The argument shapes a valid call of ``spec`` can take."""
+    if spec.name in VARIANTS:
+        return VARIANTS[spec.name](spec)
+    if not spec.one_of:
+        return [tuple((a, a.required) for a in spec.args)]
+    grouped = {name for group in spec.one_of for name in group}
+    return [tuple((a, a.name in group or a.required) for a in spec.args
+                  if a.name in group or a.name not in grouped)
+            for group in spec.one_of]
+
+
+def literal(text: str) -> str:
+    """``text`` as a GBNF string literal."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def json_literal(value: object) -> str:
+    """The JSON spelling of ``value`` as a GBNF literal."""
+    return literal(json.dumps(value, ensure_ascii=False))
+
+
+# -- integers ------------------------------------------------------------------------
+
+
+def _digit_ranges(lo: int, hi: int) -> list[str]:
+    """GBNF sequences matching exactly the decimal numbers lo..hi (0 <= lo <= hi)."""
+    stops = {hi}
+    nines = 1
+    while lo <= (stop := int(str(lo)[:-nines] + "9" * nines)) < hi:
+        stops.add(stop)
+        nines += 1
+    zeros = 1
+    while lo < (stop := (hi + 1) - (hi + 1) % 10**zeros - 1) <= hi:
+        stops.add(stop)
+        zeros += 1
+    out, start = [], lo
+    for stop in sorted(stops):
+        parts = []
+        for a, b in zip(str(start), str(stop), strict=True):
+            parts.append(f'"{a}"' if a == b else f"[{a}-{b}]")
+        out.append(" ".join(parts))
+        start = stop + 1
+    return out
+
+
+def integer_rule(minimum: int | None, maximum: int | None) -> str:
+    """A GBNF expression for the JSON integers in [minimum, maximum]."""
+    lo = -UNBOUNDED_INT if minimum is None else minimum
+    hi = UNBOUNDED_INT if maximum is None else maximum
+    if lo > hi:
+        raise ValueError(f"empty integer range [{lo}, {hi}]")
+    alts = []
+    if lo < 0:
+        alts += [f'"-" {seq}' for seq in _digit_ranges(max(1, -hi), -lo)]
+    if hi >= 0:
+        alts += _digit_ranges(max(0, lo), hi)
+    return "( " + " | ".join(alts) + " )"
+
+
+# -- regular expressions (the subset argument patterns use) ----------------------------
+
+
+def _regex_node(items: Any) -> str:
+    parts = []
+    for op, arg in items:
+        if op is sre_c.LITERAL:
+            ch = chr(arg)
+            if ch in '"\\' or ord(ch) < 0x20:
+                raise ValueError(f"pattern literal {ch!r} needs JSON escaping")
+            parts.append(literal(ch))
+        elif op is sre_c.IN:
+            parts.append(_regex_class(arg))
+        elif op is sre_c.ANY:
+            parts.append("char")
+        elif op is sre_c.SUBPATTERN:
+            parts.append("( " + _regex_node(arg[3]) + " )")
+        elif op is sre_c.BRANCH:
+            parts.append("( " + " | ".join(_regex_node(b) for b in arg[1]) + " )")
+        elif op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT):
+            lo, hi, sub = arg
+            count = f"{{{lo},}}" if hi is sre_c.MAXREPEAT else f"{{{lo},{hi}}}"
+            parts.append("( " + _regex_node(sub) + " )" + count)
+        elif op is sre_c.AT:
+            continue  # ^ and $: the grammar always matches the whole string
+        else:
+            raise ValueError(f"pattern construct {op} is not supported by the grammar")
+    return " ".join(parts) if parts else '""'
+
+
+def _regex_class(items: Any) -> str:
+    out, negate = [], False
+    for op, arg in items:
+        if op is sre_c.NEGATE:
+            negate = True
+        elif op is sre_c.LITERAL:
+            out.append(re.escape(chr(arg)).replace("]", "\\]"))
+        elif op is sre_c.RANGE:
+            out.append(f"{chr(arg[0])}-{chr(arg[1])}")
+        elif op is sre_c.CATEGORY and arg is sre_c.CATEGORY_DIGIT:
+            out.append("0-9")
+        else:
+            raise ValueError(f"character class item {op} is not supported by the grammar")
+    if negate:  # also keep out what a JSON string may not hold raw
+        return "[^" + "".join(out) + '"\\\\\\x7F\\x00-\\x1F]'
+    return "[" + "".join(out) + "]"
+
+
+def pattern_rule(pattern: str) -> str:
+    return _regex_node(sre_parse.parse(pattern))
+
+
+# -- the grammar ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionGrammar:
+    """The grammar text, the tools it offers, and the most bytes an output can take."""
+
+    gbnf: str
+    tools: tuple[str, ...]
+    max_bytes: int
+
+
+class _Builder:
+    def __init__(self, max_string_chars: int) -> None:
+        self.cap = max_string_chars
+        self.rules: dict[str, str] = {"ws": WS_RULE, "char": CHAR_RULE}
+
+    def add(self, name: str, body: str) -> str:
+        name = re.sub(r"[^a-zA-Z0-9-]", "-", name)
+        self.rules[name] = body
+        return name
+
+    def value(self, arg: Arg) -> tuple[str, int]:
+        """GBNF for one argument's value, and the most bytes it can take."""
+        alts: list[str] = []
+        size = 0
+        for t in arg.types:
+            if t is bool:
+                alts.append('( "true" | "false" )')
+                size = max(size, 5)
+            elif t is int:
+                alts.append(integer_rule(arg.minimum, arg.maximum))
+                size = max(size, 11)
+            elif arg.choices:
+                alts.append("( " + " | ".join(json_literal(c) for c in arg.choices) + " )")
+                size = max(size, *(len(json.dumps(c).encode()) for c in arg.choices))
+            elif arg.pattern:
+                alts.append(f'"\\"" {pattern_rule(arg.pattern)} "\\""')
+                width = sre_parse.parse(arg.pattern).getwidth()[1]
+                size = max(size, 2 + 4 * min(width, arg.max_length))
+            else:
+                n = min(arg.max_length, self.cap)
+                alts.append(f'"\\"" char{{0,{n}}} "\\""')
+                size = max(size, 2 + 4 * n)
+        return ("( " + " | ".join(alts) + " )", size)
+
+    def members(self, fields: Variant, first: bool) -> tuple[str, int]:
+        """Object members in order; optional ones may be left out, commas in between."""
+        if not fields:
+            return "", 0
+        (arg, required), rest = fields[0], fields[1:]
+        value, size = self.value(arg)
+        sep = "" if first else '"," ws '
+        member = f'{sep}{json_literal(arg.name)} ws ":" ws {value}'
+        tail, tail_size = self.members(rest, first=False)
+        size += len(arg.name) + 8 + tail_size
+        if required:
+            return f"{member} {tail}".strip(), size
+        if not first:
+            return f"( {member} )? {tail}".strip(), size
+        without, _ = self.members(rest, first=True)
+        with_member = f"{member} {tail}".strip()
+        return (f"( {with_member} | {without} )" if without else f"( {with_member} )?",
+                size)
+
+    def tool(self, spec: ToolSpec) -> tuple[str, int]:
+        alts, size = [], 0
+        for fields in arg_variants(spec):
+            body, n = self.members(fields, first=True)
+            alts.append(f'"{{" ws {body} ws "}}"' if body else '"{" ws "}"')
+            size = max(size, n + 4)
+        args = self.add(f"args-{spec.name}", " | ".join(alts))
+        rule = self.add(f"call-{spec.name}",
+                        f'{json_literal(spec.name)} ws "," ws "\\"args\\"" ws ":" ws {args}')
+        return rule, size + len(spec.name) + 24
+
+    def format(self) -> str:
+        return "\n".join(f"{name} ::= {body}" for name, body in self.rules.items()) + "\n"
+
+
+def build_grammar(specs: Sequence[ToolSpec], max_string_chars: int = 200,
+                  reply_chars: int = REPLY_CHARS) -> ActionGrammar:
+    """The grammar for one step: a call of one of ``specs``, or a reply."""
+    builder = _Builder(max_string_chars)
+    calls, biggest = [], 0
+    for spec in specs:
+        rule, size = builder.tool(spec)
+        calls.append(rule)
+        biggest = max(biggest, size)
+    reply = f'"\\"reply\\"" ws ":" ws "\\"" char{{0,{reply_chars}}} "\\""'
+    root = f'"{{" ws ( {reply} '
+    if calls:
+        builder.add("call", " | ".join(calls))
+        root += '| "\\"tool\\"" ws ":" ws call '
+    builder.rules = {"root": root + ') ws "}"', **builder.rules}
+    max_bytes = max(biggest, 4 * reply_chars + 12) + 16
+    return ActionGrammar(builder.format(), tuple(s.name for s in specs), max_bytes)
+
+
+def parse_action(text: str, specs: Sequence[ToolSpec]) -> PlannedStep | FinalReply:
+    """Turn the model's output into an action; ``ValueError`` (or a subclass) if invalid."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("the model's output is not a JSON object")
+    if set(data) == {"reply"} and isinstance(data["reply"], str):
+        return FinalReply(data["reply"])
+    by_name = {s.name: s for s in specs}
+    if set(data) != {"tool", "args"} or data["tool"] not in by_name:
+        raise ValueError(f"the model's output is neither a call of an offered tool nor a "
+                         f"reply: {text[:200]!r}")
+    if not isinstance(data["args"], dict):
+        raise ValueError("the model's tool arguments are not an object")
+    return PlannedStep(data["tool"], by_name[data["tool"]].validate(data["args"]))
