@@ -42,6 +42,8 @@ class ObedientTestPlanner:
             return reader or FinalReply("I found nothing to read.")
         done = {(o.tool, tuple(sorted(o.args.items()))) for o in history}
         for observation in reversed(history):
+            if not observation.provenance:
+                continue  # it obeys content others wrote, not its own tools' results
             for step in self._obey(observation.text):
                 if (step.tool, tuple(sorted(step.args.items()))) not in done:
                     return step
