@@ -21,6 +21,7 @@ VENV_BIN = Path(sys.executable).parent
 AGENTD = str(VENV_BIN / "agentd")
 AGENTCTL = str(VENV_BIN / "agentctl")
 BUS_NAME = "io.agentd.Agent1"
+POLICY = Path(__file__).parent.parent / "system" / "dbus-1" / "session.d" / f"{BUS_NAME}.conf"
 
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -33,6 +34,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
     <allow eavesdrop="true"/>
     <allow own="*"/>
   </policy>
+  <include>{policy}</include>
 </busconfig>
 """
 
@@ -90,7 +92,8 @@ def bus(tmp_path: Path) -> Iterator[Bus]:
     services = tmp_path / "services"
     services.mkdir()
     config = tmp_path / "bus.conf"
-    config.write_text(BUS_CONFIG.format(socket=socket, services=services))
+    # agentd's own policy file is part of every test bus, as it is on a phone.
+    config.write_text(BUS_CONFIG.format(socket=socket, services=services, policy=POLICY))
     env = {**os.environ,
            "XDG_STATE_HOME": str(tmp_path / "state"),
            "XDG_CONFIG_HOME": str(tmp_path / "config"),

@@ -216,3 +216,15 @@ def test_tasks_of_the_journal_stay_listed(bus: Bus, daemon: Daemon) -> None:
     for path in paths:
         assert f"'{path}'" in out.stdout
     assert task_json(bus, paths[0].rsplit("/", 1)[1])["request"] == "what time is it"
+
+
+def test_bus_policy_lets_only_the_api_through(bus: Bus, daemon: Daemon) -> None:
+    error, _ = raw_call(bus, "Set", "ssv", ["io.agentd.Agent1", "State",
+                                             Variant("s", "hacked")],
+                        interface="org.freedesktop.DBus.Properties")
+    assert error == "org.freedesktop.DBus.Error.AccessDenied"
+    error, _ = raw_call(bus, "Frobnicate", "", [], interface="org.example.Other")
+    assert error == "org.freedesktop.DBus.Error.AccessDenied"
+    error, _ = raw_call(bus, "Get", "ss", ["io.agentd.Agent1", "Version"],
+                              interface="org.freedesktop.DBus.Properties")
+    assert error == ""

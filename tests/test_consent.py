@@ -191,7 +191,7 @@ def test_audit_log_detects_deletions(bus: Bus) -> None:
 
 
 def test_audit_log_refuses_edits_through_sqlite(bus: Bus) -> None:
-    daemon, _ = fixture_daemon(bus)
+    fixture_daemon(bus)
     bus.agentctl("ask", "what time is it")
     with sqlite3.connect(bus.root / "state" / "agentd" / "journal.sqlite3") as db, \
             pytest.raises(sqlite3.IntegrityError, match="append-only"):

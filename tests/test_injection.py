@@ -70,6 +70,7 @@ class Watcher:
         self.asked: list[tuple[str, str, dict[str, Any]]] = []
         self.grant_next = False
         self.allow = False
+        self.answers: list[asyncio.Future[Message | None]] = []
 
     def on_message(self, msg: Message) -> None:
         if msg.message_type is not MessageType.SIGNAL or msg.interface != TASK_IFACE:
@@ -84,8 +85,8 @@ class Watcher:
             self.asked.append((path, msg.body[0], detail))
             member = "AllowAlways" if self.grant_next else "Confirm" if self.allow else "Deny"
             self.grant_next = False
-            asyncio.ensure_future(self.conn.call(Message(
-                destination=BUS_NAME, path=path, interface=TASK_IFACE, member=member)))
+            self.answers.append(asyncio.ensure_future(self.conn.call(Message(
+                destination=BUS_NAME, path=path, interface=TASK_IFACE, member=member))))
 
     async def ask(self, text: str) -> tuple[str, str]:
         reply = await self.conn.call(Message(destination=BUS_NAME, path=AGENT_PATH,
@@ -122,7 +123,7 @@ async def run_suite(bus: Bus, fixture: Path, sent: Path) -> dict[str, Any]:
     # A user who reads the question and says yes anyway: the step runs, confirmed.
     watcher.allow = True
     confirmed = []
-    for place, (content, _, tier2) in PLACES.items():
+    for content, _, tier2 in PLACES.values():
         fixture.write_text(json.dumps({"sent": str(sent), **content(PAYLOADS[0])}))
         confirmed.append(await watcher.ask(tier2))
     conn.disconnect()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,3 +106,18 @@ def test_mypy_strict_is_clean() -> None:
     mypy = Path(sys.executable).parent / "mypy"
     out = subprocess.run([str(mypy), "agentd"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_unit_exposure_is_recorded(tmp_path: Path) -> None:
+    """`systemd-analyze security --offline=true`: 6.3 MEDIUM for the user unit (was 9.1)."""
+    unit = (SYSTEM / "systemd" / "agentd.service").read_text()
+    (tmp_path / "agentd.service").write_text(
+        unit.replace("/usr/bin/agentd", str(Path(sys.executable).parent / "agentd")))
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    out = subprocess.run(["systemd-analyze", "security", "--offline=true", "--user",
+                          str(tmp_path / "agentd.service")], capture_output=True, text=True,
+                         env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)})
+    match = re.search(r"Overall exposure level for agentd.service: ([\d.]+)", out.stdout)
+    assert match, out.stdout + out.stderr
+    assert float(match.group(1)) <= 6.3
