@@ -25,7 +25,13 @@ from dbus_fast.aio import MessageBus
 from hassil import recognize_best
 
 from agentd.bus.names import AGENT_IFACE, AGENT_PATH, BUS_NAME, TASK_IFACE
+from agentd.policy.consent import PolicyEngine
+from agentd.policy.grants import GrantStore
+from agentd.tasks.journal import Journal
+from agentd.tasks.model import Caller, StepRecord
+from agentd.tools.builtin import install_builtin_tools
 from agentd.tools.catalogue import CATALOGUE
+from agentd.tools.context import ToolContext
 from agentd.tools.registry import ToolRegistry
 from agentd.understanding.templates import TemplateTier, load_intents, normalize
 
@@ -40,9 +46,9 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 def report(name: str, ours: list[float], base: list[float], base_name: str) -> None:
     p50, p95 = percentiles(ours)
     b50, b95 = percentiles(base)
-    print(f"{name}: p50 {p50 * 1e3:.2f} ms, p95 {p95 * 1e3:.2f} ms  "
-          f"| {base_name}: p50 {b50 * 1e3:.3f} ms, p95 {b95 * 1e3:.3f} ms  "
-          f"| ratio p50 {p50 / b50:.1f}x, p95 {p95 / b95:.1f}x  (n={len(ours)})")
+    print(f"{name}: p50 {p50 * 1e3:.4f} ms, p95 {p95 * 1e3:.4f} ms  "
+          f"| {base_name}: p50 {b50 * 1e3:.4f} ms, p95 {b95 * 1e3:.4f} ms  "
+          f"| ratio p50 {p50 / b50:.2f}x, p95 {p95 / b95:.2f}x  (n={len(ours)})")
 
 
 def bench_templates(rounds: int) -> None:
@@ -123,6 +129,38 @@ def bench_round_trip(asks: int) -> None:
     report("  Ask -> Finished", ours, base, "Peer.Ping to agentd")
 
 
+def bench_policy(rounds: int = 20_000) -> None:
+    """The policy check every step passes, against running the cheapest tool (clock.time)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        journal = Journal(Path(tmp) / "j.sqlite3")
+        registry = ToolRegistry(CATALOGUE)
+        install_builtin_tools(registry)
+        grants = GrantStore(journal, registry)
+        grants.add("sms.send", "/usr/bin/agentctl")
+        policy = PolicyEngine(grants)
+        task = journal.create_task("x", {}, Caller(program="/usr/bin/agentctl"))
+        steps = [StepRecord(0, "clock.time", {}, "read", "Tell the time"),
+                 StepRecord(1, "sms.send", {"to": "mom", "text": "hi"}, "external", "Send")]
+        checks: list[float] = []
+        for step in steps * (rounds // 2):
+            start = time.perf_counter()
+            policy.check(task, step)
+            checks.append(time.perf_counter() - start)
+        ctx = ToolContext(task, journal, None, None)  # type: ignore[arg-type]
+        runs: list[float] = []
+
+        async def run_tool() -> None:
+            for _ in range(rounds // 10):
+                start = time.perf_counter()
+                await registry.run(ctx, "clock.time", {})
+                runs.append(time.perf_counter() - start)
+
+        asyncio.run(run_tool())
+        journal.close()
+    print("policy check per step (read + granted external), against running clock.time")
+    report("  PolicyEngine.check", checks, runs, "clock.time tool run")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -132,6 +170,7 @@ def main() -> None:
     print(f"agentd benchmarks, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, "
           f"Python {sys.version.split()[0]}")
     bench_templates(args.rounds)
+    bench_policy()
     bench_round_trip(args.asks)
 
 
