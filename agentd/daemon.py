@@ -105,7 +105,10 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         stopped = asyncio.ensure_future(stop.wait())
         await asyncio.wait({disconnected, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if disconnected.done():
-            log.warning("lost the D-Bus connection; exiting")
+            log.warning("lost the D-Bus connection (%s); exiting",
+                        disconnected.exception() or "closed")
+        else:
+            disconnected.cancel()
         await runner.shutdown()
         await scheduler.stop()
         bus.disconnect()

@@ -76,11 +76,9 @@ class NotificationConfirmations:
         self._waiting[notification_id] = future
         try:
             return await future
-        finally:
+        finally:  # answered here or elsewhere, or timed out: take the question away
             del self._waiting[notification_id]
-            if not future.done() or future.result() is None:
-                pass
-            await self._close(notification_id)
+            await asyncio.shield(self._close(notification_id))
 
     async def _close(self, notification_id: int) -> None:
         await self._bus.call(Message(
