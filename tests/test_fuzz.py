@@ -31,6 +31,7 @@ ALLOWED_ERRORS = {
     "org.freedesktop.DBus.Error.UnknownInterface", "org.freedesktop.DBus.Error.UnknownObject",
     "org.freedesktop.DBus.Error.InvalidArgs", "org.freedesktop.DBus.Error.PropertyReadOnly",
     "org.freedesktop.DBus.Error.InvalidSignature",
+    "org.freedesktop.DBus.Error.AccessDenied",  # the bus policy file, before agentd
 }
 # No NUL (D-Bus forbids it in strings) and no lone surrogates (not encodable).
 text = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)),
