@@ -4,17 +4,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: all run test lint bench introspection deps clean
+.PHONY: all run test lint bench introspection deps clean llama-wheel embedder bench-model
 
 all: $(STAMP)
 
 deps:
 	scripts/debian-deps.sh
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/build-llama-wheel.sh
 	scripts/debian-deps.sh
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check \
+		"$$(PYTHON=$(BIN)/python scripts/build-llama-wheel.sh)" -e '.[test,model]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -28,6 +29,16 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The model tier: the cached llama-cpp-python wheel, the ToolRAG embedder, its benchmark.
+llama-wheel:
+	scripts/build-llama-wheel.sh
+
+embedder:
+	scripts/make-embedder-gguf.sh
+
+bench-model: $(STAMP)
+	$(BIN)/python bench/model.py
 
 # Regenerate system/dbus/*.xml after changing the D-Bus interfaces.
 introspection: $(STAMP)

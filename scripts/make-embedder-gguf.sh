@@ -67,7 +67,8 @@ tar xzf "$SDIST" -C "$WORK" --wildcards --strip-components=3 \
 mkdir -p "$WORK/out"
 log "converting to q8_0"
 "$VENV/bin/python" "$WORK/convert_hf_to_gguf.py" "$MODEL_DIR" --outtype q8_0 \
-    --outfile "$WORK/out/all-minilm-l6-v2-q8_0.gguf" >&2
+    --outfile "$WORK/out/all-minilm-l6-v2-q8_0.gguf" > "$WORK/convert.log" 2>&1 \
+    || { cat "$WORK/convert.log" >&2; exit 1; }
 
 log "computing reference embeddings with torch"
 "$VENV/bin/python" "$ROOT/scripts/embedder_reference.py" "$MODEL_DIR" \

@@ -22,18 +22,22 @@ So every output that completes the grammar parses and passes ``ToolSpec.validate
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import re
-import re._constants as sre_c
-import re._parser as sre_parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agentd.errors import InvalidArguments
 from agentd.tools.catalogue import LEVEL_SETTINGS, TOGGLE_SETTINGS
 from agentd.tools.registry import Arg, ToolSpec
 from agentd.understanding.plan import PlannedStep
 from agentd.understanding.planner import FinalReply
+
+# The regular-expression parser behind `re` (typeshed has no stubs for it).
+sre_parse: Any = importlib.import_module("re._parser")
+sre_c: Any = importlib.import_module("re._constants")
 
 # One JSON string character: anything but '"', '\' and control characters, or a plain
 # escape. No \u escapes: they could spell control characters or lone surrogates.
@@ -256,20 +260,22 @@ class _Builder:
 
 
 def build_grammar(specs: Sequence[ToolSpec], max_string_chars: int = 200,
-                  reply_chars: int = REPLY_CHARS) -> ActionGrammar:
-    """The grammar for one step: a call of one of ``specs``, or a reply."""
+                  reply_chars: int = REPLY_CHARS, allow_reply: bool = True) -> ActionGrammar:
+    """The grammar for one step: a call of one of ``specs``, or (if allowed) a reply."""
     builder = _Builder(max_string_chars)
     calls, biggest = [], 0
     for spec in specs:
         rule, size = builder.tool(spec)
         calls.append(rule)
         biggest = max(biggest, size)
-    reply = f'"\\"reply\\"" ws ":" ws "\\"" char{{0,{reply_chars}}} "\\""'
-    root = f'"{{" ws ( {reply} '
+    alternatives = []
+    if allow_reply or not calls:
+        alternatives.append(f'"\\"reply\\"" ws ":" ws "\\"" char{{0,{reply_chars}}} "\\""')
     if calls:
         builder.add("call", " | ".join(calls))
-        root += '| "\\"tool\\"" ws ":" ws call '
-    builder.rules = {"root": root + ') ws "}"', **builder.rules}
+        alternatives.append('"\\"tool\\"" ws ":" ws call')
+    root = '"{" ws ( ' + " | ".join(alternatives) + ' ) ws "}"'
+    builder.rules = {"root": root, **builder.rules}
     max_bytes = max(biggest, 4 * reply_chars + 12) + 16
     return ActionGrammar(builder.format(), tuple(s.name for s in specs), max_bytes)
 
@@ -287,4 +293,7 @@ def parse_action(text: str, specs: Sequence[ToolSpec]) -> PlannedStep | FinalRep
                          f"reply: {text[:200]!r}")
     if not isinstance(data["args"], dict):
         raise ValueError("the model's tool arguments are not an object")
-    return PlannedStep(data["tool"], by_name[data["tool"]].validate(data["args"]))
+    try:
+        return PlannedStep(data["tool"], by_name[data["tool"]].validate(data["args"]))
+    except InvalidArguments as exc:
+        raise ValueError(exc.message) from None

@@ -56,7 +56,7 @@ class PrefixCache:
                                              ctypes.byref(count))
         if not ok or count.value != len(tokens) or list(out) != list(tokens):
             log.warning("prefix cache %s is unusable; evaluating the prefix again", path)
-            llama.reset()
+            llama.reset()  # type: ignore[no-untyped-call]
             path.unlink(missing_ok=True)
             return False
         llama.input_ids[: len(tokens)] = tokens

@@ -87,7 +87,7 @@ class PromptRenderer:
                                    "(tokenizer.chat_template); use an instruct model")
         chat_format = import_llama().llama_chat_format
         model = llama._model
-        self._llama = llama
+        self.llama = llama
         self._formatter = chat_format.Jinja2ChatFormatter(
             template=template, eos_token=model.token_get_text(llama.token_eos()),
             bos_token=model.token_get_text(llama.token_bos()), add_generation_prompt=True)
@@ -96,7 +96,7 @@ class PromptRenderer:
 
     def _render(self, messages: list[dict[str, str]]) -> str | None:
         try:
-            text: str = self._formatter(messages=messages).prompt  # type: ignore[arg-type]
+            text: str = self._formatter(messages=messages).prompt
         except Exception:  # a template may refuse a role (raise_exception)
             return None
         return text
@@ -122,7 +122,7 @@ class PromptRenderer:
     def tokenize(self, text: str, special: bool) -> list[int]:
         if not text:
             return []
-        return list(self._llama.tokenize(text.encode("utf-8"), add_bos=False,
+        return list(self.llama.tokenize(text.encode("utf-8"), add_bos=False,
                                          special=special))
 
     def render(self, system: str, turns: list[tuple[str, str]]) -> Prompt:
@@ -139,7 +139,7 @@ class PromptRenderer:
             if index == 1:  # the request: the first content that varies
                 prefix_len = len(tokens)
             tokens += self.tokenize(contents[index], special=False)
-        bos = self._llama.token_bos()
+        bos = self.llama.token_bos()
         if self._add_bos and bos >= 0 and (not tokens or tokens[0] != bos):
             tokens.insert(0, bos)
             prefix_len += 1

@@ -66,10 +66,11 @@ def load_llama(path: Path, *, n_ctx: int, threads: Threads, embedding: bool = Fa
     """Load ``path`` quietly; a file llama.cpp rejects becomes ``ModelUnavailable``."""
     llama_cpp = import_llama()
     try:
-        return llama_cpp.Llama(
+        llama: Llama = llama_cpp.Llama(
             model_path=str(path), n_ctx=n_ctx, n_batch=n_batch, n_ubatch=n_batch,
             n_threads=threads.decode, n_threads_batch=threads.batch,
-            embedding=embedding, verbose=False)  # type: ignore[no-any-return]
+            embedding=embedding, verbose=False)
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelUnavailable(f"llama.cpp could not load {path}: {exc}; the file may be "
                                "corrupt or made for a newer llama.cpp") from None
+    return llama

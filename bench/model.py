@@ -1,0 +1,177 @@
+"""The model tier's benchmark: figures as ratios against baselines measured in the same run.
+
+    .venv/bin/python bench/model.py [--hidden 768 --layers 12 --ff 2048] [--rounds 3]
+
+Uses a generated llama-architecture model (~150 MB Q8_0, random weights, Phi-3 tokenizer;
+built once into ~/.cache/agentd/bench/) and the whole catalogue in the prompt (~1,100
+tokens of system text and tool schemas), no ToolRAG, so the prefix is a realistic size.
+
+1. Threads: decode and prompt tok/s and peak RSS per thread setting, each in a fresh
+   process (OpenMP reads OMP_WAIT_POLICY once, at start).
+2. End-to-end planner step over raw llama-cpp-python ``generate`` for the same prompt
+   tokens, grammar and output tokens (cold context both times).
+3. Prompt phase of a second request (prefix in memory) and after a restart (new model
+   object, prefix from the disk cache) against the cold prompt phase.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PROBE = r"""
+import json, os, resource, sys, time
+from pathlib import Path
+from agentd.model.runtime import Threads, load_llama
+decode, batch = int(sys.argv[2]), int(sys.argv[3])
+t = time.monotonic()
+llama = load_llama(Path(sys.argv[1]), n_ctx=2048, threads=Threads(decode, batch))
+load_s = time.monotonic() - t
+prompt = llama.tokenize(("The phone's settings, tools and files. " * 40).encode())[:400]
+t = time.monotonic(); llama.eval(prompt); prompt_s = time.monotonic() - t
+t = time.monotonic(); n = 0
+for tok in llama.generate(prompt, temp=0.0):
+    n += 1
+    if n == 64: break
+decode_s = time.monotonic() - t
+print(json.dumps({"omp": os.environ.get("OMP_WAIT_POLICY", "(default)"), "decode": decode,
+                  "batch": batch, "load_s": round(load_s, 3),
+                  "prompt_tok_s": round(len(prompt) / prompt_s, 1),
+                  "decode_tok_s": round(n / decode_s, 1),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
+"""
+
+
+def bench_model(args: argparse.Namespace) -> Path:
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "agentd/bench"
+    path = cache / f"random-h{args.hidden}-l{args.layers}-ff{args.ff}-q8_0.gguf"
+    if not path.is_file():
+        print(f"generating {path.name} (once)...", file=sys.stderr)
+        subprocess.run([sys.executable, str(ROOT / "scripts/make-tiny-gguf.py"), "--out",
+                        str(path), "--hidden", str(args.hidden), "--layers", str(args.layers),
+                        "--ff", str(args.ff), "--heads", "12", "--name", "agentd-bench"],
+                       check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def threads_table(model: Path) -> None:
+    print("\n1. threads (fresh process each; 400-token prompt, 64 decoded tokens)")
+    cores = len(os.sched_getaffinity(0))
+    configs = [("PASSIVE", 1, 1), ("PASSIVE", 1, cores), ("PASSIVE", cores, cores),
+               (None, cores, cores)]
+    for omp, decode, batch in configs:
+        env = dict(os.environ)
+        env.pop("OMP_WAIT_POLICY", None)
+        if omp:
+            env["OMP_WAIT_POLICY"] = omp
+        else:
+            env["OMP_WAIT_POLICY"] = "ACTIVE"  # OpenMP's spin-wait, what a default may do
+        out = subprocess.run([sys.executable, "-c", PROBE, str(model), str(decode), str(batch)],
+                             env=env, capture_output=True, text=True, timeout=600, check=True)
+        print("  " + out.stdout.strip().splitlines()[-1])
+
+
+def planner_ratios(model: Path, rounds: int) -> None:
+    from agentd.model.engine import Sampling
+    from agentd.model.manager import ModelManager
+    from agentd.model.planner import ModelPlanner, PlannerConfig
+    from agentd.model.prompt import conversation, system_text
+    from agentd.model.runtime import Threads, import_llama
+    from agentd.tools.catalogue import CATALOGUE
+
+    threads = Threads.choose()
+    config = PlannerConfig(max_string_chars=32, reply_chars=32,
+                           sampling=Sampling(temperature=0.0))
+    request = "turn off wifi and tell me when it's done"
+    llama_cpp = import_llama()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        planner = ModelPlanner(ModelManager(model, n_ctx=4096, threads=threads,
+                                            idle_unload_s=0), CATALOGUE, config=config)
+        planner.decide(request, [], lambda k, d: None)  # load, warm up
+        ours, raw = [], []
+        for _ in range(rounds):
+            with planner.manager.use() as llama:
+                llama.reset()  # cold context: no prefix reuse on either side
+            t = time.monotonic()
+            planner.decide(request, [], lambda k, d: None)
+            ours.append(time.monotonic() - t)
+            stats = planner.last_stats
+            assert stats is not None
+            with planner.manager.use() as llama:
+                assert planner._renderer is not None
+                prompt = planner._renderer.render(system_text(CATALOGUE),
+                                                  conversation(request, []))
+                action, _ = planner._grammar(CATALOGUE)
+                grammar = llama_cpp.LlamaGrammar.from_string(action.gbnf, verbose=False)
+                llama.reset()
+                t = time.monotonic()
+                for n, _tok in enumerate(llama.generate(prompt.tokens, temp=0.0,
+                                                        grammar=grammar), start=1):
+                    if n == stats.output_tokens:
+                        break
+                raw.append(time.monotonic() - t)
+        e2e, base = statistics.median(ours), statistics.median(raw)
+        print(f"\n2. end-to-end planner step over raw llama-cpp-python generate "
+              f"({stats.prompt_tokens} prompt tokens, {stats.output_tokens} output tokens, "
+              f"threads {threads.decode}/{threads.batch}):")
+        print(f"  planner {e2e * 1000:.0f} ms, raw {base * 1000:.0f} ms, "
+              f"ratio {e2e / base:.3f}x (target <= 1.10x)")
+
+        cache = Path(tmp) / "prefix"
+        cold_planner = ModelPlanner(ModelManager(model, n_ctx=4096, threads=threads,
+                                                 idle_unload_s=0), CATALOGUE,
+                                    cache_dir=cache, config=config)
+        cold_planner.decide(request, [], lambda k, d: None)
+        cold = cold_planner.last_stats
+        cold_planner.decide("is bluetooth on?", [], lambda k, d: None)
+        warm = cold_planner.last_stats
+        cold_planner.manager.unload()
+        restarted = ModelPlanner(ModelManager(model, n_ctx=4096, threads=threads,
+                                              idle_unload_s=0), CATALOGUE,
+                                 cache_dir=cache, config=config)
+        restarted.decide("what's the battery level?", [], lambda k, d: None)
+        disk = restarted.last_stats
+        assert cold and warm and disk
+        print(f"\n3. prompt phase ({cold.prompt_tokens} tokens, prefix {cold.prefix_tokens}):")
+        for label, s in (("cold", cold), ("second request", warm), ("after restart", disk)):
+            print(f"  {label:15} {s.prompt_seconds * 1000:8.1f} ms  prefix from "
+                  f"{s.prefix_source:9}  evaluated {s.prompt_evaluated:5} tokens  "
+                  f"speed-up {cold.prompt_seconds / s.prompt_seconds:6.1f}x")
+        print(json.dumps({"second_request_speedup": round(cold.prompt_seconds /
+                                                          warm.prompt_seconds, 1),
+                          "restart_speedup": round(cold.prompt_seconds /
+                                                   disk.prompt_seconds, 1),
+                          "e2e_ratio": round(e2e / base, 3)}))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hidden", type=int, default=768)
+    parser.add_argument("--layers", type=int, default=12)
+    parser.add_argument("--ff", type=int, default=2048)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-threads", action="store_true")
+    args = parser.parse_args()
+    model = bench_model(args)
+    print(f"model: {model.name}, {model.stat().st_size / 2**20:.0f} MB; "
+          f"{len(os.sched_getaffinity(0))} cores")
+    if not args.skip_threads:
+        threads_table(model)
+    planner_ratios(model, args.rounds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The action grammar: integer ranges, patterns, and 100% valid output from a real model."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from fixtures_model import tiny_gguf
+
+from agentd.model.engine import Sampling, generate
+from agentd.model.grammar import VARIANTS, build_grammar, integer_rule, parse_action
+from agentd.model.prompt import PromptRenderer
+from agentd.model.runtime import Threads, import_llama, load_llama
+from agentd.tools.catalogue import CATALOGUE
+from agentd.understanding.plan import PlannedStep
+from agentd.understanding.planner import FinalReply
+
+__all__ = ["tiny_gguf"]
+
+
+def _as_regex(rule: str) -> re.Pattern[str]:
+    alts = rule.strip("() ").split(" | ")
+    parts = ["".join(tok.strip('"') for tok in alt.split()) for alt in alts]
+    return re.compile("|".join(f"(?:{p})" for p in parts))
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(0, 100), (1, 86400), (0, 10000), (7, 7), (99, 101)])
+def test_integer_rule_matches_exactly_the_range(lo: int, hi: int) -> None:
+    rx = _as_regex(integer_rule(lo, hi))
+    for n in range(0, 100_001):
+        assert bool(rx.fullmatch(str(n))) == (lo <= n <= hi), n
+    assert not rx.fullmatch("007")
+
+
+def test_every_cross_argument_check_has_grammar_variants() -> None:
+    checked = {s.name for s in CATALOGUE if s.check is not None}
+    assert checked <= set(VARIANTS), f"add grammar variants for {checked - set(VARIANTS)}"
+
+
+def test_parse_action_rejects_what_the_grammar_forbids() -> None:
+    with pytest.raises(ValueError):
+        parse_action('{"tool": "rm.rf", "args": {}}', CATALOGUE)
+    with pytest.raises(ValueError):
+        parse_action('{"tool": "settings.set", "args": {"setting": "wifi", "value": 50}}',
+                     CATALOGUE)
+    assert parse_action('{"reply": "hi"}', CATALOGUE) == FinalReply("hi")
+
+
+def _sample(tiny_gguf: Path, grammars: list[tuple[object, int]]) -> list[str]:
+    llama_cpp = import_llama()
+    llama = load_llama(tiny_gguf, n_ctx=2048, threads=Threads(1, 1))
+    renderer = PromptRenderer(llama, str(llama.metadata["tokenizer.chat_template"]))
+    prompt = renderer.render("Call a tool.", [("user", "do something")])
+    outputs = []
+    for action, seed in grammars:
+        compiled = llama_cpp.LlamaGrammar.from_string(action.gbnf,  # type: ignore[attr-defined]
+                                                      verbose=False)
+        text, _ = generate(llama, prompt, compiled, action.max_bytes,  # type: ignore[attr-defined]
+                           Sampling(temperature=1.5, top_k=0, top_p=1.0, min_p=0.0,
+                                    seed=seed), cache=None)
+        outputs.append(text)
+    llama.close()
+    return outputs
+
+
+@pytest.mark.slow
+def test_random_model_output_always_parses_and_validates(tiny_gguf: Path) -> None:
+    """200 samples at a high temperature: every tool (tool calls only), then all tools
+    with replies allowed. Each must be strict JSON and pass ToolSpec.validate."""
+    plan: list[tuple[object, int]] = []
+    for spec in CATALOGUE:
+        action = build_grammar([spec], max_string_chars=24, allow_reply=False)
+        plan += [(action, seed) for seed in range(6)]
+    full = build_grammar(CATALOGUE, max_string_chars=24, reply_chars=24)
+    plan += [(full, 1000 + seed) for seed in range(200 - len(plan))]
+    outputs = _sample(tiny_gguf, plan)
+    tools = set()
+    for text in outputs:
+        json.loads(text, strict=True)  # no raw control characters
+        action = parse_action(text, CATALOGUE)  # validates against the ToolSpec
+        if isinstance(action, PlannedStep):
+            tools.add(action.tool)
+    assert len(outputs) == 200
+    assert tools == {s.name for s in CATALOGUE}
