@@ -46,8 +46,24 @@ class Settings:
     confirm_by_notification: bool = _described(
         True, "also ask through a desktop notification with Allow/Deny actions")
     planner: str = _described(
-        "none", "tier 2 when no template matches: none, llama (a local GGUF model), or a "
-        "test backend (test-obedient, only for agentd's own tests)")
+        "model", "tier 2 when no template matches: model (the installed GGUF model, "
+        "through llama.cpp), none, or a test backend (test-obedient, agentd's own tests)")
+    models_dir: Path = field(
+        default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "agentd" / "models",
+        metadata={"description": "where `agentctl model install` puts models"})
+    cache_dir: Path = field(
+        default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "agentd",
+        metadata={"description": "rebuildable data: the model tier's saved prompt prefixes"})
+    model_context: int = _described(4096, "the model's context size, in tokens")
+    model_threads: int = _described(
+        0, "threads for decoding; 0 = automatic (cores - 1, at most 4)")
+    model_batch_threads: int = _described(
+        0, "threads for reading the prompt; 0 = automatic (all cores)")
+    model_idle_unload_s: float = _described(
+        300.0, "unload the model after this long unused, to give its memory back")
+    model_tools: int = _described(6, "tools offered to the model per request (ToolRAG top-k)")
+    model_max_steps: int = _described(
+        6, "steps the model may take for one request before it must stop")
     test_fixture: str = _described(
         "", "TESTS ONLY: a JSON file that enables the named test backends (content sources "
         "and a recording telephony backend); never set this on a phone")

@@ -81,8 +81,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         if settings.test_fixture:
             install_test_backends(registry, Path(settings.test_fixture))
         grants = GrantStore(journal, registry)
+        planner = choose_planner(settings)
         understanding = Understanding(TemplateTier(registry, settings.language).understand,
-                                      choose_planner(settings))
+                                      planner, settings.model_max_steps)
         bus = await connect_session_bus()
         service = AgentService(bus, journal, registry, grants, audit, settings.exported_tasks)
         scheduler = Scheduler(journal, lambda t, late: announce_timer(bus, service, t, late))
@@ -91,6 +92,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                                 service, channels, settings.confirmation_timeout_s)
         runner = TaskRunner(settings, journal, registry, understanding, executor, service)
         service.runner = runner
+        service.model_name = lambda: getattr(planner, "model_name", "")
         if settings.test_fixture:
             service.state = "ready (test backends)"
         service.export()
@@ -105,12 +107,13 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         stopped = asyncio.ensure_future(stop.wait())
         await asyncio.wait({disconnected, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if disconnected.done():
-            log.warning("lost the D-Bus connection (%s); exiting",
-                        disconnected.exception() or "closed")
+            log.warning("lost the D-Bus connection (%r); exiting", disconnected.exception())
         else:
             disconnected.cancel()
         await runner.shutdown()
         await scheduler.stop()
+        if planner is not None:
+            planner.close()
         bus.disconnect()
     finally:
         journal.close()
@@ -120,12 +123,17 @@ def choose_planner(settings: Settings) -> StepPlanner | None:
     """Tier 2 as configured. Test planners only with the test backends, never silently."""
     if settings.planner == "none":
         return None
+    if settings.planner == "model":
+        from agentd.model.tier import model_tier  # imports llama.cpp only when configured
+
+        return model_tier(settings, CATALOGUE)
     if settings.planner == "test-obedient":
         if not settings.test_fixture:
             raise InvalidRequest("planner test-obedient is a test backend; it runs only with "
                                  "the test_fixture setting (agentd's own tests)")
         return ObedientTestPlanner()
-    raise InvalidRequest(f"unknown planner {settings.planner!r}; use none or test-obedient")
+    raise InvalidRequest(f"unknown planner {settings.planner!r}; use model, none or "
+                         "test-obedient")
 
 
 def recover(journal: Journal, audit: AuditLog) -> list[int]:

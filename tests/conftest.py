@@ -97,6 +97,8 @@ def bus(tmp_path: Path) -> Iterator[Bus]:
     env = {**os.environ,
            "XDG_STATE_HOME": str(tmp_path / "state"),
            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_CACHE_HOME": str(tmp_path / "cache"),
            "AGENTD_SYSCONFDIR": str(tmp_path / "etc"),
            "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
     env.pop("JOURNAL_STREAM", None)

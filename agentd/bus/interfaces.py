@@ -138,7 +138,7 @@ class AgentInterface(_NamedArgs):
 
     @dbus_property(name="Model", access=PropertyAccess.READ)
     def model(self) -> DBusStr:
-        return self._service.model_name
+        return self._service.model_name()
 
     @dbus_property(name="State", access=PropertyAccess.READ)
     def state(self) -> DBusStr:

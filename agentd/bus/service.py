@@ -13,6 +13,7 @@ import json
 import logging
 import os
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ class AgentService:
         self.audit = audit
         self._exported_limit = exported_limit
         self.runner: TaskRunner | None = None
-        self.model_name = ""
+        self.model_name: Callable[[], str] = lambda: ""
         self.state = "ready"
         self._agent = AgentInterface(self)
         self._tasks: OrderedDict[int, TaskInterface] = OrderedDict()

@@ -14,7 +14,11 @@ from typing import Any
 from agentd import __version__
 from agentd.bus.names import AGENT_IFACE, AGENT_PATH, TASK_IFACE, task_path
 from agentd.bus.variants import from_variant
+from agentd.cli import model as model_cli
 from agentd.cli.client import AgentClient, ClientError
+from agentd.config import load_settings
+from agentd.errors import AgentError
+from agentd.model.store import ModelStore
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_DAEMON = 0, 1, 2, 3
 FINAL_STATES = {"done", "failed", "cancelled", "interrupted"}
@@ -38,6 +42,7 @@ examples:
   agentctl confirm 12
   agentctl grants revoke sms.send
   agentctl log --verify
+  agentctl model install ~/Downloads/qwen2.5-1.5b-instruct-q4_k_m.gguf --use
 
 exit status: 0 done, 1 the task failed, was cancelled or denied, 2 usage or bad
 request, 3 agentd is not reachable.
@@ -150,6 +155,14 @@ def _show_progress(kind: str, detail: dict[str, Any]) -> None:
         _note(f"→ {detail.get('summary', detail.get('tool'))}")
     elif kind == "understanding":
         _note("… understanding")
+    elif kind == "loading":
+        size = int(detail.get("bytes", 0)) // 2**20
+        _note(f"… loading the model {detail.get('model', '')} ({size} MB)")
+    elif kind == "loaded":
+        _note(f"… model loaded in {float(detail.get('seconds', 0)):.1f} s")
+    elif kind == "thinking" and "prompt_tokens" in detail:
+        _note(f"… thinking ({detail['prompt_tokens']} prompt tokens, "
+              f"{detail.get('tools', '?')} tools offered)")
 
 
 async def _ask_one(client: AgentClient, text: str, options: dict[str, Any],
@@ -364,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     log.add_argument("--verify", action="store_true", help="check the hash chain")
     log.add_argument("--since", type=float, default=0.0, help="UNIX time to start from")
     log.add_argument("--limit", type=int, default=100, help="newest N records (default 100)")
+    model_cli.register(sub)
     sub.add_parser("tools", help="list the tools agentd offers and their risk")
     sub.add_parser("status", help="show whether agentd runs, its version and model")
     for cmd in sub.choices.values():
@@ -383,6 +397,13 @@ async def _main(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "model":  # works on the model store directly: no daemon needed
+        try:
+            store = ModelStore(load_settings().models_dir)
+        except AgentError as exc:
+            print(f"agentctl: {exc.message}", file=sys.stderr)
+            return EXIT_USAGE
+        return model_cli.run(args, store)
     if args.command == "ask" and args.batch is None and not args.text:
         build_parser().error("ask needs a request (or --batch FILE)")
     try:

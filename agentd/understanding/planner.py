@@ -52,3 +52,7 @@ class StepPlanner(Protocol):
         cannot run; the runner then answers with the template tier's honest reply.
         """
         ...
+
+    def close(self) -> None:
+        """Give back what the backend holds (a loaded model); called at shutdown."""
+        ...

@@ -49,6 +49,9 @@ class ObedientTestPlanner:
                     return step
         return FinalReply("Done: " + history[-1].text[:200])
 
+    def close(self) -> None:
+        pass
+
     @staticmethod
     def _obey(content: str) -> list[PlannedStep]:
         steps = []

@@ -1,0 +1,93 @@
+"""Tier 2 as the daemon runs it: the planner for whichever model is installed and in use.
+
+``agentctl model use NAME`` (or install, rm) changes the store while agentd runs; this
+wrapper looks at the store on every request (one small file read) and builds, or drops,
+the planner to match. With no model it raises ``ModelUnavailable`` saying how to get
+one, and the template tier keeps answering.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from agentd.config import Settings
+from agentd.errors import ModelUnavailable
+from agentd.model.manager import ModelManager
+from agentd.model.planner import ModelPlanner, PlannerConfig
+from agentd.model.runtime import Threads
+from agentd.model.store import ModelStore
+from agentd.model.toolrag import Embedder, ToolRanker
+from agentd.tools.registry import ToolSpec
+from agentd.understanding.planner import Observation, PlannerAction, ProgressCallback
+
+log = logging.getLogger(__name__)
+NO_MODEL = ("no language model is installed; install one with `agentctl model install "
+            "PATH|URL` (`agentctl model catalogue` lists recommended ones)")
+
+
+class InstalledModelTier:
+    name = "model"
+
+    def __init__(self, store: ModelStore, tools: Sequence[ToolSpec], *, cache_dir: Path,
+                 n_ctx: int, threads: Threads, idle_unload_s: float,
+                 config: PlannerConfig) -> None:
+        self._store = store
+        self._tools = tuple(tools)
+        self._cache_dir = cache_dir
+        self._n_ctx = n_ctx
+        self._threads = threads
+        self._idle_unload_s = idle_unload_s
+        self._config = config
+        self._planner: ModelPlanner | None = None
+        self._model = ""
+
+    @property
+    def model_name(self) -> str:
+        current = self._store.current_name()
+        return current or ""
+
+    def _current(self) -> ModelPlanner:
+        current = self._store.current()
+        if current is None:
+            self.close()
+            raise ModelUnavailable(NO_MODEL)
+        if self._planner is None or self._model != current.name:
+            self.close()
+            manager = ModelManager(current.path, n_ctx=self._n_ctx, threads=self._threads,
+                                   idle_unload_s=self._idle_unload_s)
+            self._planner = ModelPlanner(manager, self._tools, ranker=self._ranker(),
+                                         cache_dir=self._cache_dir, config=self._config)
+            self._model = current.name
+            log.info("model tier: %s", current.name)
+        return self._planner
+
+    def _ranker(self) -> ToolRanker | None:
+        embedder = Embedder(self._store.embedder_path)
+        problem = embedder.problem()
+        if problem is not None:
+            log.info("no ToolRAG (every tool enters the prompt): %s", problem)
+            return None
+        return ToolRanker(embedder, self._tools)
+
+    async def next_action(self, request: str, history: Sequence[Observation],
+                          progress: ProgressCallback) -> PlannerAction:
+        return await self._current().next_action(request, history, progress)
+
+    def close(self) -> None:
+        if self._planner is not None:
+            self._planner.manager.unload()
+        self._planner, self._model = None, ""
+
+
+def model_tier(settings: Settings, tools: Sequence[ToolSpec]) -> InstalledModelTier:
+    """The tier from agentd's settings."""
+    return InstalledModelTier(
+        ModelStore(settings.models_dir), tools, cache_dir=settings.cache_dir / "prefix-cache",
+        n_ctx=settings.model_context,
+        threads=Threads.choose(settings.model_threads or None,
+                               settings.model_batch_threads or None),
+        idle_unload_s=settings.model_idle_unload_s,
+        config=PlannerConfig(top_k_tools=settings.model_tools,
+                             max_steps=settings.model_max_steps))
