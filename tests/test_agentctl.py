@@ -49,7 +49,7 @@ def test_dry_run_batch_json(bus: Bus, daemon: Daemon) -> None:
         ("what's the meaning of life", []),
         ("text mom I'm running late", [("sms.send", {"to": "mom", "text": "I'm running late"})]),
     ]
-    assert lines[2]["reply"] == "I can't do that yet."
+    assert lines[2]["reply"].startswith("I can't do that yet.")  # (and no model installed)
     assert all(s["state"] == "planned" for r in lines for s in r["steps"])  # nothing ran
 
 
