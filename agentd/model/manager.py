@@ -106,13 +106,13 @@ class ModelManager:
             return  # in use; its release arms a new timer
         try:
             if time.monotonic() - self._last_used >= self.idle_unload_s * 0.99:
-                self._free()
+                self._free(f"after {self.idle_unload_s:.0f} s idle")
         finally:
             self._lock.release()
 
-    def _free(self) -> None:
+    def _free(self, why: str) -> None:
         if self._llama is not None:
-            log.info("unloading %s after %.0f s idle", self.path, self.idle_unload_s)
+            log.info("unloading %s %s", self.path, why)
             self._llama.close()
             self._llama = None
 
@@ -122,4 +122,4 @@ class ModelManager:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            self._free()
+            self._free("on request")
