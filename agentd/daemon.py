@@ -32,7 +32,7 @@ from agentd.policy.consent import PolicyEngine
 from agentd.policy.grants import GrantStore
 from agentd.policy.notify import NotificationConfirmations
 from agentd.tasks.journal import Journal, TimerRecord
-from agentd.tasks.model import StepState
+from agentd.tasks.model import StepState, TaskRecord
 from agentd.tasks.runner import TaskRunner, Understanding
 from agentd.tasks.steps import StepExecutor
 from agentd.tools.builtin import install_builtin_tools
@@ -42,13 +42,16 @@ from agentd.tools.registry import ToolRegistry
 from agentd.understanding.planner import StepPlanner
 from agentd.understanding.templates import TemplateTier
 from agentd.understanding.test_planner import ObedientTestPlanner
+from agentd.voice.recognizer import backend as recognizer_backend
+from agentd.voice.service import VoiceInput
+from agentd.voice.speech import speak
 
 log = logging.getLogger("agentd")
 
 
 async def connect_session_bus() -> MessageBus:
     try:
-        return await MessageBus(bus_type=BusType.SESSION).connect()
+        return await MessageBus(bus_type=BusType.SESSION, negotiate_unix_fd=True).connect()
     except (OSError, AuthError, ValueError) as exc:
         raise Unavailable(f"cannot connect to the D-Bus session bus ({exc}); run agentd in "
                           "a user session, or under `dbus-run-session`") from None
@@ -93,6 +96,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         runner = TaskRunner(settings, journal, registry, understanding, executor, service)
         service.runner = runner
         service.model_name = lambda: getattr(planner, "model_name", "")
+        voice = install_voice(settings, service)
         if settings.test_fixture:
             service.state = "ready (test backends)"
         service.export()
@@ -111,12 +115,35 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         else:
             disconnected.cancel()
         await runner.shutdown()
+        if voice is not None:
+            voice.close()
         await scheduler.stop()
         if planner is not None:
             planner.close()
         bus.disconnect()
     finally:
         journal.close()
+
+
+def install_voice(settings: Settings, service: AgentService) -> VoiceInput | None:
+    """AskAudio's recogniser (loaded on first use) and, if configured, spoken replies."""
+    if settings.voice_recognizer == "none":
+        return None
+    reason = recognizer_backend(settings).unavailable(settings)
+    if reason is not None:
+        log.info("AskAudio will fail until this is fixed: %s", reason)
+    service.voice = VoiceInput(settings)
+    if settings.voice_speak_replies:
+        def say_reply(task: TaskRecord) -> None:
+            if task.options.get("spoken") and task.reply:
+                spoken = asyncio.ensure_future(speak(task.reply, settings.voice_tts_voice))
+                _background.add(spoken)
+                spoken.add_done_callback(_background.discard)
+        service.on_finished.append(say_reply)
+    return service.voice
+
+
+_background: set[asyncio.Future[None]] = set()
 
 
 def choose_planner(settings: Settings) -> StepPlanner | None:

@@ -5,6 +5,8 @@ set -eu
 
 # command -> package that provides it
 need="dbus-daemon:dbus gdbus:libglib2.0-bin busctl:systemd systemd-analyze:systemd"
+# the voice path: speech for the tests and spoken replies; recorders for `agentctl listen`
+need="$need espeak-ng:espeak-ng arecord:alsa-utils parecord:pulseaudio-utils pw-record:pipewire-bin"
 missing=""
 for pair in $need; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"

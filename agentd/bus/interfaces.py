@@ -22,6 +22,7 @@ from dbus_fast.annotations import (
     DBusStr,
     DBusUInt32,
     DBusUInt64,
+    DBusUnixFd,
 )
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus_signal
 
@@ -91,7 +92,7 @@ class AgentInterface(_NamedArgs):
     """io.agentd.Agent1 at /io/agentd/Agent1: ask for things, list tools and tasks."""
 
     OUT_ARGS: ClassVar[dict[str, tuple[str, ...]]] = {
-        "Ask": ("task",), "ListTools": ("tools",), "ListTasks": ("tasks",),
+        "Ask": ("task",), "AskAudio": ("task",), "ListTools": ("tools",), "ListTasks": ("tasks",),
         "ListGrants": ("grants",), "RevokeGrant": ("removed",), "ReadLog": ("entries",),
         "VerifyLog": ("intact", "message", "records"),
         "TaskAdded": ("task",), "TimerFired": ("kind", "label", "due")}
@@ -105,6 +106,13 @@ class AgentInterface(_NamedArgs):
     async def ask(self, text: DBusStr, options: DBusDict) -> DBusObjectPath:
         caller = await self._service.current_caller()
         return self._service.submit(text, from_variant(options), caller)
+
+    @dbus_method(name="AskAudio")
+    @named_errors
+    async def ask_audio(self, audio: DBusUnixFd, options: DBusDict) -> DBusObjectPath:
+        """A spoken request: WAV or raw PCM read from ``audio`` to its end."""
+        caller = await self._service.current_caller()
+        return await self._service.submit_audio(audio, from_variant(options), caller)
 
     @dbus_method(name="ListTools")
     def list_tools(self) -> DBusDictList:

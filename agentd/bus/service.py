@@ -8,6 +8,7 @@ task paths with named errors, so no malformed call reaches the code behind it.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -32,14 +33,15 @@ from agentd.bus.names import (
     task_id_from_path,
     task_path,
 )
-from agentd.errors import InvalidRequest, NotFound
+from agentd.errors import InvalidRequest, NotFound, Unavailable
 from agentd.policy.audit import AuditLog
 from agentd.policy.consent import Decision
 from agentd.policy.grants import GrantStore
 from agentd.tasks.journal import Journal, TimerRecord
 from agentd.tasks.model import Caller, StepRecord, TaskRecord, TaskState
-from agentd.tasks.runner import TaskRunner
+from agentd.tasks.runner import TaskRunner, check_options
 from agentd.tools.registry import ToolRegistry
+from agentd.voice.service import VoiceInput, split_options
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ class AgentService:
         self.runner: TaskRunner | None = None
         self.model_name: Callable[[], str] = lambda: ""
         self.state = "ready"
+        self.voice: VoiceInput | None = None  # set by the daemon when voice is configured
+        self.on_finished: list[Callable[[TaskRecord], None]] = []
         self._agent = AgentInterface(self)
         self._tasks: OrderedDict[int, TaskInterface] = OrderedDict()
         self._credentials: OrderedDict[str, Caller] = OrderedDict()
@@ -86,6 +90,9 @@ class AgentService:
         if msg.message_type is not MessageType.METHOD_CALL:
             return None
         _current_sender.set(msg.sender or "")
+        fd_error = _check_fds(msg)
+        if fd_error is not None:
+            return _error(msg, fd_error)
         path = msg.path or ""
         if path.startswith(TASK_PATH_PREFIX):
             task_id = task_id_from_path(path)
@@ -125,6 +132,23 @@ class AgentService:
         assert self.runner is not None
         return task_path(self.runner.submit(text, options, caller).id)
 
+    async def submit_audio(self, fd: int | None, options: dict[str, Any],
+                           caller: Caller) -> str:
+        """Recognise the audio read from ``fd`` (closed here), then submit it as text."""
+        try:
+            if self.voice is None:
+                raise Unavailable("voice input is turned off here (voice_recognizer = "
+                                  "\"none\"); send text with Ask")
+            if not isinstance(fd, int) or fd < 0:
+                raise InvalidRequest("AskAudio needs the audio as a file descriptor")
+            audio_options, ask_options = split_options(options)
+            check_options(ask_options)  # fail fast, before the slow part
+            heard = await self.voice.hear(fd, audio_options)
+        finally:
+            if isinstance(fd, int) and fd >= 0:
+                os.close(fd)
+        return self.submit(heard.text, {**ask_options, "spoken": True}, caller)
+
     def answer(self, task: TaskRecord, decision: Decision, caller: Caller) -> None:
         assert self.runner is not None
         self.runner.answer(task, decision, caller)
@@ -163,6 +187,8 @@ class AgentService:
 
     def finished(self, task: TaskRecord) -> None:
         self._tasks[task.id].finished(str(task.state), task.reply)
+        for hook in self.on_finished:
+            hook(task)
         self._trim_exports()
 
     async def timer_fired(self, timer: TimerRecord, late_s: float) -> None:
@@ -201,6 +227,21 @@ def program_of(pid: int) -> tuple[str, str]:
         if script.startswith("/"):
             program = script
     return exe, program
+
+
+def _check_fds(msg: Message) -> InvalidRequest | None:
+    """Only AskAudio takes a file descriptor, exactly one: close any others at once."""
+    ask_audio = msg.interface == AGENT_IFACE and msg.member == "AskAudio"
+    if ask_audio and msg.signature == "ha{sv}" and len(msg.unix_fds) == 1:
+        return None
+    for fd in msg.unix_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    if not ask_audio or msg.signature != "ha{sv}":
+        return None
+    return InvalidRequest(f"AskAudio takes exactly one file descriptor, this call passed "
+                          f"{len(msg.unix_fds)}; connect with unix fd passing (dbus-fast: "
+                          "negotiate_unix_fd=True) and send the audio's fd")
 
 
 def _error(msg: Message, exc: InvalidRequest | NotFound) -> Message:

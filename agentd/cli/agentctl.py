@@ -38,6 +38,8 @@ examples:
   agentctl ask what time is it
   agentctl ask --dry-run --json "turn off wifi, then turn on bluetooth"
   agentctl ask --dry-run --json --batch requests.txt
+  agentctl ask --audio request.wav --speak
+  agentctl listen
   agentctl tasks
   agentctl confirm 12
   agentctl grants revoke sms.send
@@ -179,9 +181,49 @@ async def _ask_one(client: AgentClient, text: str, options: dict[str, Any],
     return (EXIT_OK if result["state"] == "done" else EXIT_FAILED), result
 
 
+async def _ask_spoken(client: AgentClient, fd: int, options: dict[str, Any],
+                      args: argparse.Namespace) -> int:
+    """AskAudio with ``fd``, then follow the task as ask does; the request is what was heard."""
+    from agentd.voice import cli as voice_cli
+
+    try:
+        path = await voice_cli.ask_audio(client, fd, options)
+    finally:
+        os.close(fd)
+    if not args.json:
+        _note(f"heard: {(await client.task(path)).get('Request', '')}")
+    result = _task_json(path, await _follow(client, path, quiet=args.json))
+    if args.json:
+        _emit(result)
+    else:
+        print(result["reply"])
+    if args.speak:
+        from agentd.voice.speech import speak
+
+        await speak(result["reply"])
+    return EXIT_OK if result["state"] == "done" else EXIT_FAILED
+
+
+async def cmd_listen(client: AgentClient, args: argparse.Namespace) -> int:
+    from agentd.voice import cli as voice_cli
+
+    wav, reason = await asyncio.to_thread(
+        voice_cli.listen, args.input, args.recorder, args.vad, args.max_seconds,
+        args.end_silence, not args.json)
+    if not args.json:
+        _note(f"… recorded ({reason})")
+    await client.watch_tasks()
+    options = {"dry_run": True} if args.dry_run else {}
+    return await _ask_spoken(client, voice_cli.memory_fd(wav), options, args)
+
+
 async def cmd_ask(client: AgentClient, args: argparse.Namespace) -> int:
     options = {"dry_run": True} if args.dry_run else {}
     await client.watch_tasks()
+    if args.audio:
+        from agentd.voice.cli import open_audio
+
+        return await _ask_spoken(client, open_audio(args.audio), options, args)
     if args.batch is not None:
         worst = EXIT_OK
         with open(args.batch, encoding="utf-8") if args.batch != "-" else sys.stdin as lines:
@@ -206,6 +248,10 @@ async def cmd_ask(client: AgentClient, args: argparse.Namespace) -> int:
         _emit(result)
     else:
         print(result["reply"])
+    if args.speak:
+        from agentd.voice.speech import speak
+
+        await speak(result["reply"])
     return status
 
 
@@ -337,7 +383,7 @@ async def cmd_log(client: AgentClient, args: argparse.Namespace) -> int:
 
 COMMANDS = {"ask": cmd_ask, "tasks": cmd_tasks, "task": cmd_task, "confirm": cmd_answer,
             "deny": cmd_answer, "cancel": cmd_answer, "tools": cmd_tools, "status": cmd_status,
-            "grants": cmd_grants, "log": cmd_log}
+            "grants": cmd_grants, "log": cmd_log, "listen": cmd_listen}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -354,6 +400,25 @@ def build_parser() -> argparse.ArgumentParser:
                      help="read one request per line from FILE (- for stdin)")
     ask.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                      help="print the task as JSON (one object per line with --batch)")
+    ask.add_argument("--audio", metavar="FILE.wav",
+                     help="send a recording (WAV; - for stdin) instead of text")
+    ask.add_argument("--speak", action="store_true", help="also say the reply (espeak-ng)")
+    listen = sub.add_parser(
+        "listen", help="say a request: record until you stop talking, then ask",
+        description="Record from the microphone (PipeWire, PulseAudio or ALSA), stop at "
+        "silence (voice-activity detection), show the level as it goes, send the recording "
+        "to agentd (AskAudio) and print what it heard and its reply.")
+    listen.add_argument("--input", metavar="FILE.wav",
+                        help="replay a WAV file instead of the microphone")
+    listen.add_argument("--recorder", default="auto",
+                        choices=("auto", "pipewire", "pulseaudio", "alsa"))
+    listen.add_argument("--vad", default="auto", choices=("auto", "webrtc", "energy"))
+    listen.add_argument("--max-seconds", type=float, default=15.0,
+                        help="stop recording after this long (default 15)")
+    listen.add_argument("--end-silence", type=float, default=0.8,
+                        help="seconds of silence that end the request (default 0.8)")
+    listen.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
+    listen.add_argument("--speak", action="store_true", help="also say the reply (espeak-ng)")
     tasks = sub.add_parser("tasks", help="list recent tasks")
     tasks.add_argument("--limit", type=int, default=50, help="show at most N (default 50)")
     for name, text in (("task", "show one task and its steps"),
@@ -388,7 +453,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    client = await AgentClient.connect()
+    if args.command == "listen" or getattr(args, "audio", None):
+        from agentd.voice.cli import connect  # passes file descriptors
+
+        client = await connect()
+    else:
+        client = await AgentClient.connect()
     try:
         return await COMMANDS[args.command](client, args)
     finally:
@@ -404,8 +474,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"agentctl: {exc.message}", file=sys.stderr)
             return EXIT_USAGE
         return model_cli.run(args, store)
-    if args.command == "ask" and args.batch is None and not args.text:
-        build_parser().error("ask needs a request (or --batch FILE)")
+    if args.command == "ask" and args.batch is None and not args.text and not args.audio:
+        build_parser().error("ask needs a request (or --batch FILE, or --audio FILE.wav)")
     try:
         return asyncio.run(_main(args))
     except ClientError as exc:

