@@ -22,6 +22,7 @@ from dbus_fast.errors import AuthError
 
 from agentd import __version__
 from agentd.adapters.testing import install_test_backends
+from agentd.adapters.wiring import build_adapters, install_adapter_tools
 from agentd.bus.names import BUS_NAME, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH
 from agentd.bus.service import AgentService
 from agentd.config import Settings, load_settings
@@ -81,6 +82,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         interrupted = recover(journal, audit)
         registry = ToolRegistry(CATALOGUE)
         install_builtin_tools(registry)
+        adapters = build_adapters(registry, settings.test_fixture)
+        install_adapter_tools(registry, adapters)
         if settings.test_fixture:
             install_test_backends(registry, Path(settings.test_fixture))
         grants = GrantStore(journal, registry)
@@ -88,6 +91,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         understanding = Understanding(TemplateTier(registry, settings.language).understand,
                                       planner, settings.model_max_steps)
         bus = await connect_session_bus()
+        await adapters.start(bus)
         service = AgentService(bus, journal, registry, grants, audit, settings.exported_tasks)
         scheduler = Scheduler(journal, lambda t, late: announce_timer(bus, service, t, late))
         channels = [NotificationConfirmations(bus)] if settings.confirm_by_notification else []
@@ -95,6 +99,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                                 service, channels, settings.confirmation_timeout_s)
         runner = TaskRunner(settings, journal, registry, understanding, executor, service)
         service.runner = runner
+        service.adapters = adapters
         service.model_name = lambda: getattr(planner, "model_name", "")
         voice = install_voice(settings, service)
         if settings.test_fixture:
@@ -118,6 +123,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         if voice is not None:
             voice.close()
         await scheduler.stop()
+        await adapters.stop()
         if planner is not None:
             planner.close()
         bus.disconnect()

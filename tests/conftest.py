@@ -101,7 +101,8 @@ def bus(tmp_path: Path) -> Iterator[Bus]:
            "XDG_CACHE_HOME": str(tmp_path / "cache"),
            "AGENTD_SYSCONFDIR": str(tmp_path / "etc"),
            "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
-    env.pop("JOURNAL_STREAM", None)
+    for var in ("JOURNAL_STREAM", "INVOCATION_ID"):  # agentd here is not a systemd unit
+        env.pop(var, None)
     # The bus passes its environment on to services it activates (agentd).
     process = subprocess.Popen([dbus_daemon, f"--config-file={config}", "--nofork",
                                 "--print-address=1"], stdout=subprocess.PIPE, env=env)

@@ -94,7 +94,7 @@ class AgentInterface(_NamedArgs):
     OUT_ARGS: ClassVar[dict[str, tuple[str, ...]]] = {
         "Ask": ("task",), "AskAudio": ("task",), "ListTools": ("tools",), "ListTasks": ("tasks",),
         "ListGrants": ("grants",), "RevokeGrant": ("removed",), "ReadLog": ("entries",),
-        "VerifyLog": ("intact", "message", "records"),
+        "VerifyLog": ("intact", "message", "records"), "Diagnose": ("backends",),
         "TaskAdded": ("task",), "TimerFired": ("kind", "label", "due")}
 
     def __init__(self, service: "AgentService") -> None:
@@ -115,8 +115,8 @@ class AgentInterface(_NamedArgs):
         return await self._service.submit_audio(audio, from_variant(options), caller)
 
     @dbus_method(name="ListTools")
-    def list_tools(self) -> DBusDictList:
-        return [to_vardict(entry) for entry in self._service.describe_tools()]
+    async def list_tools(self) -> DBusDictList:
+        return [to_vardict(entry) for entry in await self._service.describe_tools()]
 
     @dbus_method(name="ListTasks")
     def list_tasks(self) -> DBusPathList:
@@ -139,6 +139,12 @@ class AgentInterface(_NamedArgs):
     @dbus_method(name="VerifyLog")
     def verify_log(self) -> Annotated[tuple[bool, str, int], DBusSignature("bsu")]:
         return self._service.audit.verify()
+
+    @dbus_method(name="Diagnose")
+    @named_errors
+    async def diagnose(self) -> DBusDictList:
+        """Each capability's backends: whether available here, why not, which is used."""
+        return [to_vardict(row) for row in await self._service.diagnose()]
 
     @dbus_property(name="Version", access=PropertyAccess.READ)
     def version(self) -> DBusStr:

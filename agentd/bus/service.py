@@ -22,6 +22,7 @@ from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 from dbus_fast.service import ServiceInterface
 
+from agentd.adapters.base import AdapterRegistry
 from agentd.bus.interfaces import AgentInterface, TaskInterface
 from agentd.bus.names import (
     AGENT_IFACE,
@@ -68,6 +69,7 @@ class AgentService:
         self.model_name: Callable[[], str] = lambda: ""
         self.state = "ready"
         self.voice: VoiceInput | None = None  # set by the daemon when voice is configured
+        self.adapters: AdapterRegistry | None = None  # set by the daemon
         self.on_finished: list[Callable[[TaskRecord], None]] = []
         self._agent = AgentInterface(self)
         self._tasks: OrderedDict[int, TaskInterface] = OrderedDict()
@@ -160,11 +162,24 @@ class AgentService:
     def task_paths(self) -> list[str]:
         return [task_path(task_id) for task_id in self._tasks]
 
-    def describe_tools(self) -> list[dict[str, Any]]:
+    async def describe_tools(self) -> list[dict[str, Any]]:
+        """Each tool; "available" means implemented and, for adapter tools, a backend works."""
+        usable: dict[str, bool] = {}
+        if self.adapters is not None:
+            for spec in self._registry:
+                if spec.capability != "core" and spec.capability not in usable:
+                    usable[spec.capability] = await self.adapters.works(spec.capability)
         return [{"name": spec.name, "description": spec.description, "risk": spec.risk.value,
                  "capability": spec.capability,
-                 "available": self._registry.is_implemented(spec.name),
+                 "available": (self._registry.is_implemented(spec.name)
+                               and usable.get(spec.capability, True)),
                  "schema": json.dumps(spec.json_schema())} for spec in self._registry]
+
+    async def diagnose(self) -> list[dict[str, Any]]:
+        """Every capability's backends: available here or not, and why (`agentctl doctor`)."""
+        if self.adapters is None:
+            return []
+        return [row.to_json() for row in await self.adapters.diagnose()]
 
     # -- TaskEvents ----------------------------------------------------------------------
 

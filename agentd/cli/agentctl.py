@@ -44,6 +44,7 @@ examples:
   agentctl confirm 12
   agentctl grants revoke sms.send
   agentctl log --verify
+  agentctl doctor
   agentctl model install ~/Downloads/qwen2.5-1.5b-instruct-q4_k_m.gguf --use
 
 exit status: 0 done, 1 the task failed, was cancelled or denied, 2 usage or bad
@@ -381,9 +382,25 @@ async def cmd_log(client: AgentClient, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def cmd_doctor(client: AgentClient, args: argparse.Namespace) -> int:
+    (rows,) = await client.call(AGENT_PATH, AGENT_IFACE, "Diagnose")
+    entries = from_variant(rows)
+    if args.json:
+        _emit(entries)
+        return EXIT_OK
+    print(f"{'CAPABILITY':<15} {'BACKEND':<15} {'AVAILABLE':<10} WHY")
+    for e in entries:
+        mark = "yes" if e["available"] else "no"
+        if e.get("selected"):
+            mark += " *"
+        print(f"{e['capability']:<15} {e['backend'] or '-':<15} {mark:<10} {e['reason']}")
+    print("(* = the backend in use)")
+    return EXIT_OK
+
+
 COMMANDS = {"ask": cmd_ask, "tasks": cmd_tasks, "task": cmd_task, "confirm": cmd_answer,
             "deny": cmd_answer, "cancel": cmd_answer, "tools": cmd_tools, "status": cmd_status,
-            "grants": cmd_grants, "log": cmd_log, "listen": cmd_listen}
+            "grants": cmd_grants, "log": cmd_log, "listen": cmd_listen, "doctor": cmd_doctor}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -445,6 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
     model_cli.register(sub)
     sub.add_parser("tools", help="list the tools agentd offers and their risk")
     sub.add_parser("status", help="show whether agentd runs, its version and model")
+    sub.add_parser("doctor", help="show which system backends work here, and why not",
+                   description="For every capability (files, apps, telephony, ...): its "
+                   "backends, whether each is available on this machine, why not, and "
+                   "which one agentd uses.")
     for cmd in sub.choices.values():
         if cmd.prog.split()[-1] != "ask":
             cmd.add_argument("--json", action="store_true", default=argparse.SUPPRESS,

@@ -1,0 +1,134 @@
+"""What every backend shares: a name, a capability, and whether it can work here.
+
+Each capability (files, apps, telephony, ...) is a ``typing.Protocol`` in its own
+package; its backends are modules there. A backend answers ``availability()`` with an
+``Availability`` that says why not, and ``AdapterRegistry`` picks, per capability, the
+first backend that is available, in the order they were registered. Test backends are
+registered only when the ``test_fixture`` setting is set, and are marked ``test``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from agentd.errors import Unavailable
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a backend can work on this machine now, and why not."""
+
+    ok: bool
+    reason: str
+
+    @classmethod
+    def yes(cls, reason: str) -> Availability:
+        return cls(True, reason)
+
+    @classmethod
+    def no(cls, reason: str) -> Availability:
+        return cls(False, reason)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """The part of every backend the registry uses."""
+
+    name: str
+    capability: str
+    test: bool
+
+    async def availability(self) -> Availability:
+        """Whether this backend works here; checked again on every call to ``select``."""
+        ...
+
+
+@dataclass(frozen=True)
+class DiagnosisRow:
+    """One line of `agentctl doctor`."""
+
+    capability: str
+    backend: str
+    available: bool
+    reason: str
+    selected: bool = False
+    test: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"capability": self.capability, "backend": self.backend,
+                "available": self.available, "reason": self.reason,
+                "selected": self.selected, "test": self.test}
+
+
+class AdapterRegistry:
+    """Backends by capability, in order of preference."""
+
+    def __init__(self, capabilities: Iterable[str], allow_test_backends: bool = False) -> None:
+        # Every capability the catalogue names, so `doctor` can say which have no backend.
+        self._backends: dict[str, list[Backend]] = {c: [] for c in capabilities}
+        self._allow_test = allow_test_backends
+
+    def register(self, backend: Backend) -> None:
+        if backend.test and not self._allow_test:
+            raise ValueError(f"{backend.name} is a test backend; it is registered only with "
+                             "the test_fixture setting")
+        self._backends.setdefault(backend.capability, []).append(backend)
+
+    def backends(self, capability: str) -> list[Backend]:
+        return list(self._backends.get(capability, []))
+
+    async def select(self, capability: str) -> Backend:
+        """The first available backend, or ``Unavailable`` saying why each one is not."""
+        reasons = []
+        for backend in self._backends.get(capability, []):
+            if backend.test:
+                continue  # test backends replace tool handlers themselves (testing.py)
+            state = await backend.availability()
+            if state.ok:
+                return backend
+            reasons.append(f"{backend.name}: {state.reason}")
+        if not reasons:
+            raise Unavailable(f"no {capability} backend is installed in this agentd")
+        raise Unavailable(f"no {capability} backend works here ({'; '.join(reasons)})")
+
+    async def works(self, capability: str) -> bool:
+        """Whether some real backend of ``capability`` is available now (test backends
+        replace tool handlers themselves, so a capability they cover counts as working)."""
+        for backend in self._backends.get(capability, []):
+            if (await backend.availability()).ok:
+                return True
+        return False
+
+    async def start(self, bus: Any) -> None:
+        """Start the backends that hold a connection (``start(bus)``), e.g. a bus monitor."""
+        for backends in self._backends.values():
+            for backend in backends:
+                start = getattr(backend, "start", None)
+                if start is not None:
+                    await start(bus)
+
+    async def stop(self) -> None:
+        for backends in self._backends.values():
+            for backend in backends:
+                stop = getattr(backend, "stop", None)
+                if stop is not None:
+                    await stop()
+
+    async def diagnose(self) -> list[DiagnosisRow]:
+        """Every backend of every capability: available or not, why, and which is chosen."""
+        rows: list[DiagnosisRow] = []
+        for capability, backends in sorted(self._backends.items()):
+            if not backends:
+                rows.append(DiagnosisRow(capability, "", False,
+                                         "no backend for this capability yet"))
+                continue
+            chosen = False
+            for backend in backends:
+                state = await backend.availability()
+                selected = state.ok and (backend.test or not chosen)
+                chosen = chosen or (selected and not backend.test)
+                rows.append(DiagnosisRow(capability, backend.name, state.ok, state.reason,
+                                         selected, backend.test))
+        return rows
