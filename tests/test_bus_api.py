@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from conftest import Bus, Daemon
@@ -228,3 +230,23 @@ def test_bus_policy_lets_only_the_api_through(bus: Bus, daemon: Daemon) -> None:
     error, _ = raw_call(bus, "Get", "ss", ["io.agentd.Agent1", "Version"],
                               interface="org.freedesktop.DBus.Properties")
     assert error == ""
+
+
+def test_program_of_an_interpreted_client_is_its_script(tmp_path: Path) -> None:
+    """Grants key on the program: a script started by a relative path resolves fully."""
+    import subprocess
+    import sys
+    import time
+
+    from agentd.bus.service import program_of
+
+    (tmp_path / "client.py").write_text("import time\ntime.sleep(5)\n")
+    proc = subprocess.Popen([sys.executable, "client.py"], cwd=tmp_path)
+    try:
+        time.sleep(0.3)
+        exe, program = program_of(proc.pid)
+        assert exe == os.path.realpath(sys.executable) or exe.startswith("/")
+        assert program == str(tmp_path / "client.py")
+    finally:
+        proc.kill()
+        proc.wait()

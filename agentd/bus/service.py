@@ -239,6 +239,10 @@ def program_of(pid: int) -> tuple[str, str]:
     if Path(exe).name.startswith(INTERPRETERS) and len(argv) > 1:
         script = next((a.decode(errors="replace") for a in argv[1:]
                        if a and not a.startswith(b"-")), "")
+        if script and not script.startswith("/"):  # relative to the caller's directory
+            with contextlib.suppress(OSError):
+                script = os.path.normpath(os.path.join(os.readlink(f"/proc/{pid}/cwd"),
+                                                       script))
         if script.startswith("/"):
             program = script
     return exe, program
