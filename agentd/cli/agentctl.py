@@ -194,6 +194,12 @@ async def _ask_spoken(client: AgentClient, fd: int, options: dict[str, Any],
     if not args.json:
         _note(f"heard: {(await client.task(path)).get('Request', '')}")
     result = _task_json(path, await _follow(client, path, quiet=args.json))
+    await _report(result, args)
+    return EXIT_OK if result["state"] == "done" else EXIT_FAILED
+
+
+async def _report(result: dict[str, Any], args: argparse.Namespace) -> None:
+    """The task as JSON, or its reply (said aloud too with --speak)."""
     if args.json:
         _emit(result)
     else:
@@ -202,7 +208,6 @@ async def _ask_spoken(client: AgentClient, fd: int, options: dict[str, Any],
         from agentd.voice.speech import speak
 
         await speak(result["reply"])
-    return EXIT_OK if result["state"] == "done" else EXIT_FAILED
 
 
 async def cmd_listen(client: AgentClient, args: argparse.Namespace) -> int:
@@ -245,14 +250,7 @@ async def cmd_ask(client: AgentClient, args: argparse.Namespace) -> int:
     if not text.strip():
         raise ClientError("say what to ask, e.g. agentctl ask what time is it", "usage")
     status, result = await _ask_one(client, text, options, args)
-    if args.json:
-        _emit(result)
-    else:
-        print(result["reply"])
-    if args.speak:
-        from agentd.voice.speech import speak
-
-        await speak(result["reply"])
+    await _report(result, args)
     return status
 
 
