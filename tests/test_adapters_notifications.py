@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Bus, Daemon, wait_for
+from helpers import wait_state
 
 SUPPORT = Path(__file__).parent / "support"
 
@@ -163,5 +164,40 @@ def test_with_mako(bus: Bus, mako: None) -> None:
             "1 notification(s). Signal: Alex: Running late"
         assert ask(bus, "clear all notifications")["reply"] == "Dismissed 2 notification(s)."
         wait_for(lambda: mako_list(bus) == [], timeout=5)
+    finally:
+        daemon.kill(signal.SIGTERM)
+
+
+@pytest.mark.parametrize(("action", "state", "confirmed"), [("allow", "done", True),
+                                                            ("deny", "cancelled", False)])
+def test_consent_through_mako_actions(bus: Bus, mako: None, action: str, state: str,
+                                      confirmed: bool) -> None:
+    """The confirmation notification, answered in a real notification server."""
+    sent = bus.root / "sent.jsonl"
+    fixture = bus.root / "fixture.json"
+    fixture.write_text(json.dumps({"sent": str(sent)}))  # telephony recorded, not sent
+    daemon = Daemon(bus, {"AGENTD_TEST_FIXTURE": str(fixture),
+                          "AGENTD_CONFIRMATION_TIMEOUT_S": "20"}).start()
+    try:
+        out = bus.gdbus_call("/io/agentd/Agent1", "io.agentd.Agent1.Ask",
+                             "text 555 0100 on my way", "{}")
+        path = out.stdout.split("'")[1]
+        question: list[dict[str, object]] = []
+
+        def shown() -> bool:
+            question[:] = [n for n in mako_list(bus) if n["app-name"] == "agentd"]
+            return bool(question)
+
+        wait_for(shown, timeout=10)
+        assert question[0]["body"] == "Send a text message to 5550100: “on my way”?"
+        invoke = bus.run("makoctl", "invoke", "-n", str(question[0]["id"]), action)
+        assert invoke.returncode == 0, invoke.stderr
+        task = wait_state(bus, path)
+        assert task["state"] == state
+        assert task["steps"][0]["confirmed"] is confirmed
+        records = [json.loads(line) for line in sent.read_text().splitlines()] \
+            if sent.exists() else []
+        assert len(records) == (1 if confirmed else 0)
+        wait_for(lambda: not shown(), timeout=5)  # agentd took the question away
     finally:
         daemon.kill(signal.SIGTERM)
