@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import textwrap
+from collections.abc import Callable
 from typing import Any
 
 from agentd import __version__
@@ -265,18 +266,25 @@ def _when(timestamp: float | None) -> str:
     return when.strftime(fmt)
 
 
+def _listing(args: argparse.Namespace, entries: list[dict[str, Any]], empty: str,
+             row: Callable[[dict[str, Any]], str]) -> int:
+    """A list command's output: JSON for scripts, else one line per entry (or ``empty``)."""
+    if args.json:
+        _emit(entries)
+        return EXIT_OK
+    if not entries:
+        print(empty)
+    for entry in entries:
+        print(row(entry))
+    return EXIT_OK
+
+
 async def cmd_tasks(client: AgentClient, args: argparse.Namespace) -> int:
     (paths,) = await client.call(AGENT_PATH, AGENT_IFACE, "ListTasks")
     tasks = [_task_json(p, await client.task(p)) for p in paths[-args.limit:]]
-    if args.json:
-        _emit(tasks)
-        return EXIT_OK
-    if not tasks:
-        print("No tasks yet. Try: agentctl ask what time is it")
-    for t in tasks:
-        print(f"{t['id']:>5}  {_when(t['created']):<16} {t['state']:<21} "
-              f"{textwrap.shorten(t['request'], 50)}")
-    return EXIT_OK
+    return _listing(args, tasks, "No tasks yet. Try: agentctl ask what time is it",
+                    lambda t: f"{t['id']:>5}  {_when(t['created']):<16} {t['state']:<21} "
+                              f"{textwrap.shorten(t['request'], 50)}")
 
 
 async def cmd_task(client: AgentClient, args: argparse.Namespace) -> int:
@@ -313,13 +321,9 @@ async def cmd_tools(client: AgentClient, args: argparse.Namespace) -> int:
     entries = from_variant(tools)
     for entry in entries:
         entry["schema"] = json.loads(entry["schema"])
-    if args.json:
-        _emit(entries)
-        return EXIT_OK
-    for e in entries:
-        mark = "" if e["available"] else f"  [needs {e['capability']} adapter]"
-        print(f"{e['name']:<22} {e['risk']:<13} {e['description']}{mark}")
-    return EXIT_OK
+    return _listing(args, entries, "No tools.",
+                    lambda e: f"{e['name']:<22} {e['risk']:<13} {e['description']}" + (
+                        "" if e["available"] else f"  [needs {e['capability']} adapter]"))
 
 
 async def cmd_status(client: AgentClient, args: argparse.Namespace) -> int:
@@ -343,15 +347,10 @@ async def cmd_grants(client: AgentClient, args: argparse.Namespace) -> int:
             print(f"Revoked {removed} grant(s) for {args.tool}.")
         return EXIT_OK
     (grants,) = await client.call(AGENT_PATH, AGENT_IFACE, "ListGrants")
-    entries = from_variant(grants)
-    if args.json:
-        _emit(entries)
-        return EXIT_OK
-    if not entries:
-        print("No grants: every external step asks. Answer 'a' (always) at a prompt to add one.")
-    for g in entries:
-        print(f"{g['tool']:<16} {_when(g['created']):<16} {g['caller_exe']}")
-    return EXIT_OK
+    return _listing(args, from_variant(grants),
+                    "No grants: every external step asks. Answer 'a' (always) at a prompt "
+                    "to add one.",
+                    lambda g: f"{g['tool']:<16} {_when(g['created']):<16} {g['caller_exe']}")
 
 
 async def cmd_log(client: AgentClient, args: argparse.Namespace) -> int:
