@@ -13,15 +13,41 @@ need="$need phoc:phoc Xwayland:xwayland mako:mako-notifier notify-send:libnotify
 need="$need grim:grim"
 # the voice path: speech for the tests and spoken replies; recorders for `agentctl listen`
 need="$need espeak-ng:espeak-ng arecord:alsa-utils parecord:pulseaudio-utils pw-record:pipewire-bin"
+# settings and power against the real services: NetworkManager and upowerd on a private
+# system bus, PipeWire + WirePlumber + pipewire-pulse with a null sink, GNOME's schemas
+need="$need /usr/sbin/NetworkManager:network-manager /usr/libexec/upowerd:upower"
+need="$need wireplumber:wireplumber /usr/bin/pipewire-pulse:pipewire-pulse pactl:pulseaudio-utils"
+need="$need /usr/share/glib-2.0/schemas/org.gnome.desktop.interface.gschema.xml:gsettings-desktop-schemas"
+# the screenshot portal: xdg-desktop-portal with the wlr backend (and -gtk for Access)
+need="$need /usr/libexec/xdg-desktop-portal:xdg-desktop-portal"
+need="$need /usr/libexec/xdg-desktop-portal-wlr:xdg-desktop-portal-wlr"
+need="$need /usr/libexec/xdg-desktop-portal-gtk:xdg-desktop-portal-gtk"
+# accessibility: the AT-SPI bus (at-spi-bus-launcher, at-spi2-registryd)
+need="$need /usr/libexec/at-spi-bus-launcher:at-spi2-core"
+# the .deb and the phone images (make deb/image/qemu/vm-test; tests/test_image.py):
+# bootstrap, emulate amd64 and arm64, cross-compile llama.cpp, lay out the disks
+need="$need mmdebstrap:mmdebstrap qemu-system-x86_64:qemu-system-x86 qemu-system-aarch64:qemu-system-arm"
+need="$need qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support arch-test:arch-test"
+need="$need aarch64-linux-gnu-gcc:crossbuild-essential-arm64 cmake:cmake file:file"
+need="$need sfdisk:fdisk debugfs:e2fsprogs dpkg-deb:dpkg"
 missing=""
 for pair in $need; do
-    command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
+    cmd=${pair%%:*}
+    case $cmd in
+        /*) [ -e "$cmd" ] || missing="$missing ${pair#*:}" ;;
+        *) command -v "$cmd" >/dev/null 2>&1 || missing="$missing ${pair#*:}" ;;
+    esac
 done
 # the telephony tests run the real ModemManager (in /usr/sbin, often not on a user's PATH)
 [ -x /usr/sbin/ModemManager ] || missing="$missing modemmanager"
 /usr/bin/python3 -c "import gi; gi.require_version('Gtk', '3.0')" 2>/dev/null \
     || missing="$missing python3-gi gir1.2-gtk-3.0"
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$missing python3-venv"
+# evdev (uinput) builds from source: the kernel's input headers
+[ -f /usr/include/linux/input.h ] || missing="$missing linux-libc-dev"
+# qemu-system-x86 needs its firmware (SeaBIOS, iPXE ROMs) without recommends
+[ -f /usr/share/seabios/bios-256k.bin ] || missing="$missing seabios"
+[ -e /usr/lib/ipxe/qemu/efi-virtio.rom ] || missing="$missing ipxe-qemu"
 missing="$missing $*"
 missing=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')
 [ -z "${missing# }" ] && exit 0

@@ -5,15 +5,32 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from agentd.adapters.accessibility.atspi import AtspiAccessibility
+from agentd.adapters.accessibility.tools import install_accessibility_tools
 from agentd.adapters.apps.launch import ExecLauncher, GioLauncher, SystemdRunLauncher
 from agentd.adapters.apps.tools import install_app_tools
 from agentd.adapters.base import AdapterRegistry, Availability
 from agentd.adapters.files.tools import install_file_tools
 from agentd.adapters.files.xdg import XdgFolders
+from agentd.adapters.input.atspi import AtspiInput
+from agentd.adapters.input.tools import install_input_tools
+from agentd.adapters.input.uinput import UinputInput
 from agentd.adapters.notifications.freedesktop import FreedesktopNotifications
 from agentd.adapters.notifications.tools import install_notification_tools
+from agentd.adapters.power.sysfs import SysfsBattery
+from agentd.adapters.power.tools import install_power_tools
+from agentd.adapters.power.upower import UPowerBattery
+from agentd.adapters.screen.framebuffer import FramebufferScreen
 from agentd.adapters.screen.grim import GrimScreen
+from agentd.adapters.screen.portal import PortalScreen
 from agentd.adapters.screen.tools import install_screen_tools
+from agentd.adapters.settings.backlight import LogindBrightness, SysfsBrightness
+from agentd.adapters.settings.gsettings import GSettingsSettings
+from agentd.adapters.settings.leds import LedFlashlight
+from agentd.adapters.settings.networkmanager import NetworkManagerSettings
+from agentd.adapters.settings.rfkill import RfkillSettings
+from agentd.adapters.settings.tools import install_settings_tools
+from agentd.adapters.settings.volume import PactlVolume, WpctlVolume
 from agentd.adapters.telephony.modemmanager import ModemManagerTelephony
 from agentd.adapters.telephony.tools import install_telephony_tools
 from agentd.tools.registry import ToolRegistry
@@ -49,8 +66,24 @@ def build_adapters(tools: ToolRegistry, test_fixture: str = "",
     adapters.register(GioLauncher(env))  # inherit agentd's sandbox
     adapters.register(ExecLauncher(env))
     adapters.register(ModemManagerTelephony())
+    accessibility = AtspiAccessibility()  # started with the session bus
+    adapters.register(accessibility)
+    adapters.register(AtspiInput(accessibility))  # input: widgets by name, text fields
+    adapters.register(UinputInput())  # input: points, keys, a virtual keyboard
     adapters.register(FreedesktopNotifications())  # started with the session bus
     adapters.register(GrimScreen(env))
+    adapters.register(PortalScreen())
+    adapters.register(FramebufferScreen())
+    adapters.register(NetworkManagerSettings())  # settings: each backend serves some
+    adapters.register(RfkillSettings())
+    adapters.register(GSettingsSettings(env))
+    adapters.register(LogindBrightness())  # no root needed; sysfs only if writable
+    adapters.register(SysfsBrightness())
+    adapters.register(WpctlVolume(env))
+    adapters.register(PactlVolume(env))
+    adapters.register(LedFlashlight())
+    adapters.register(UPowerBattery())
+    adapters.register(SysfsBattery())
     return adapters
 
 
@@ -60,4 +93,8 @@ def install_adapter_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> Non
     install_app_tools(tools, adapters)
     install_telephony_tools(tools, adapters)
     install_notification_tools(tools, adapters)
+    install_accessibility_tools(tools, adapters)
+    install_input_tools(tools, adapters)
     install_screen_tools(tools, adapters)
+    install_settings_tools(tools, adapters)
+    install_power_tools(tools, adapters)

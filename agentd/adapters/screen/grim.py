@@ -1,6 +1,6 @@
 """Backend "grim": wlr-screencopy through grim (phoc, sway, cage and other wlroots).
 
-Not here yet: the xdg-desktop-portal Screenshot call and ``/dev/fb0``.
+The xdg-desktop-portal and ``/dev/fb0`` backends live beside this one (portal.py, framebuffer.py).
 """
 
 from __future__ import annotations

@@ -1,0 +1,134 @@
+"""Backend "portal": ``org.freedesktop.portal.Screenshot`` of xdg-desktop-portal.
+
+The portal answers a call with a Request object and later emits ``Response(u, a{sv})``
+on it. The Request's path is known in advance
+(``/org/freedesktop/portal/desktop/request/SENDER/TOKEN``), so agentd subscribes to it
+before calling, as the spec asks. ``interactive=false``: no dialog. The result is a
+``file://`` URI of a PNG the portal wrote (xdg-desktop-portal-wlr: grim to
+``/tmp/out.png``); agentd reads it, deletes it and saves its own copy. xdg-desktop-portal
+1.16 offers Screenshot only where some backend also implements ``Access`` (-gtk, -gnome,
+-phosh): -wlr alone is not enough.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from dbus_fast import BusType, Message, MessageType, Variant
+from dbus_fast.aio import MessageBus
+from dbus_fast.errors import AuthError
+
+from agentd.adapters.base import Availability
+from agentd.adapters.screen import CAPABILITY
+from agentd.errors import AgentError, Unavailable
+
+PORTAL = "org.freedesktop.portal.Desktop"
+PORTAL_PATH = "/org/freedesktop/portal/desktop"
+SCREENSHOT = "org.freedesktop.portal.Screenshot"
+REQUEST = "org.freedesktop.portal.Request"
+DBUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
+CHECK_TIMEOUT_S = 5.0
+CAPTURE_TIMEOUT_S = 30.0
+RESPONSES = {1: "the user cancelled it", 2: "the portal failed"}
+
+
+class PortalScreen:
+    name = "portal"
+    capability = CAPABILITY
+    test = False
+
+    async def availability(self) -> Availability:
+        try:
+            bus = await _session_bus()
+        except Unavailable as exc:
+            return Availability.no(str(exc))
+        try:
+            version = await _call(bus, PORTAL, PORTAL_PATH, "org.freedesktop.DBus.Properties",
+                                  "Get", "ss", [SCREENSHOT, "version"], CHECK_TIMEOUT_S)
+        except AgentError as exc:
+            return Availability.no(f"no xdg-desktop-portal Screenshot on the session bus "
+                                   f"({exc}); Debian: xdg-desktop-portal and a backend "
+                                   "(xdg-desktop-portal-wlr, -gnome, -phosh)")
+        finally:
+            bus.disconnect()
+        return Availability.yes(f"xdg-desktop-portal Screenshot version {version[0].value}")
+
+    def capture_png(self) -> bytes:
+        """Called in a worker thread: a loop and a connection of its own."""
+        return asyncio.run(self._capture())
+
+    async def _capture(self) -> bytes:
+        bus = await _session_bus()
+        try:
+            uri = await self._screenshot(bus)
+        finally:
+            bus.disconnect()
+        parsed = urllib.parse.urlparse(uri)
+        if parsed.scheme != "file":
+            raise AgentError(f"the portal answered with {uri!r}, not a file")
+        path = Path(urllib.request.url2pathname(parsed.path))
+        try:
+            png = path.read_bytes()
+        except OSError as exc:
+            raise AgentError(f"cannot read the portal's screenshot {path}: {exc}") from None
+        path.unlink(missing_ok=True)  # handed over: agentd saves its own copy
+        return png
+
+    async def _screenshot(self, bus: MessageBus) -> str:
+        token = f"agentd_{secrets.token_hex(8)}"
+        sender = (bus.unique_name or "").lstrip(":").replace(".", "_")
+        request = f"{PORTAL_PATH}/request/{sender}/{token}"
+        response: asyncio.Future[tuple[int, dict[str, Variant]]] = \
+            asyncio.get_running_loop().create_future()
+
+        def on_message(msg: Message) -> None:
+            if (msg.message_type is MessageType.SIGNAL and msg.path == request
+                    and msg.member == "Response" and not response.done()):
+                response.set_result((int(msg.body[0]), dict(msg.body[1])))
+
+        bus.add_message_handler(on_message)
+        await _call(bus, *DBUS, "AddMatch", "s",
+                    [f"type='signal',interface='{REQUEST}',member='Response',path='{request}'"],
+                    CHECK_TIMEOUT_S)
+        options = {"handle_token": Variant("s", token), "interactive": Variant("b", False),
+                   "modal": Variant("b", False)}
+        await _call(bus, PORTAL, PORTAL_PATH, SCREENSHOT, "Screenshot", "sa{sv}",
+                    ["", options], CAPTURE_TIMEOUT_S)
+        try:
+            code, results = await asyncio.wait_for(response, CAPTURE_TIMEOUT_S)
+        except TimeoutError:
+            raise AgentError(f"the portal sent no screenshot in {CAPTURE_TIMEOUT_S:.0f} s") \
+                from None
+        if code != 0:
+            raise AgentError(f"no screenshot: {RESPONSES.get(code, f'response {code}')}")
+        uri = results.get("uri")
+        if uri is None:
+            raise AgentError("the portal's response has no uri")
+        return str(uri.value)
+
+
+async def _session_bus() -> MessageBus:
+    try:
+        return await asyncio.wait_for(MessageBus(bus_type=BusType.SESSION).connect(),
+                                      CHECK_TIMEOUT_S)
+    except (TimeoutError, OSError, AuthError, ValueError) as exc:
+        raise Unavailable(f"the session bus cannot be reached ({exc or type(exc).__name__})") \
+            from None
+
+
+async def _call(bus: MessageBus, destination: str, path: str, interface: str, member: str,
+                signature: str, body: list[object], timeout: float) -> list[Variant]:
+    try:
+        reply = await asyncio.wait_for(bus.call(Message(
+            destination=destination, path=path, interface=interface, member=member,
+            signature=signature, body=body)), timeout)
+    except TimeoutError:
+        raise AgentError(f"{interface}.{member} did not answer in {timeout:.0f} s") from None
+    if reply is None or reply.message_type is MessageType.ERROR:
+        detail = reply.body[0] if reply is not None and reply.body else ""
+        raise AgentError(f"{reply.error_name if reply else 'no reply'}: {detail}".rstrip(": "))
+    return list(reply.body)

@@ -1,0 +1,74 @@
+"""Small helpers for backends that talk to a service on the system bus (one connection
+per call: the services come and go, and availability is checked on every tool call)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from dbus_fast import BusType, Message, MessageType, Variant
+from dbus_fast.aio import MessageBus
+from dbus_fast.errors import AuthError
+
+from agentd.errors import AgentError, Unavailable
+
+DBUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
+PROPERTIES = "org.freedesktop.DBus.Properties"
+CALL_TIMEOUT_S = 10.0
+CHECK_TIMEOUT_S = 5.0  # availability checks (doctor, ListTools) must not hang
+
+
+@asynccontextmanager
+async def system_bus() -> AsyncIterator[MessageBus]:
+    """A connection to the system bus, or ``Unavailable`` saying it cannot be reached."""
+    try:
+        bus = await asyncio.wait_for(MessageBus(bus_type=BusType.SYSTEM).connect(),
+                                     CHECK_TIMEOUT_S)
+    except (TimeoutError, OSError, AuthError, ValueError) as exc:
+        raise Unavailable(f"the system D-Bus cannot be reached "
+                          f"({exc or type(exc).__name__})") from None
+    try:
+        yield bus
+    finally:
+        bus.disconnect()
+
+
+async def call(bus: MessageBus, destination: str, path: str, interface: str, member: str,
+               signature: str = "", body: list[Any] | None = None,
+               timeout: float = CALL_TIMEOUT_S) -> list[Any]:
+    try:
+        reply = await asyncio.wait_for(bus.call(Message(
+            destination=destination, path=path, interface=interface, member=member,
+            signature=signature, body=body or [])), timeout)
+    except TimeoutError:
+        raise AgentError(f"{interface}.{member} did not answer in {timeout:.0f} s") from None
+    if reply is None:
+        raise AgentError(f"{interface}.{member}: no reply")
+    if reply.message_type is MessageType.ERROR:
+        detail = reply.body[0] if reply.body else ""
+        raise AgentError(f"{interface}.{member} failed: {reply.error_name}: {detail}")
+    return list(reply.body)
+
+
+async def has_service(bus: MessageBus, name: str) -> bool:
+    """Whether ``name`` runs on the bus or can be started by it."""
+    (owned,) = await call(bus, DBUS[0], DBUS[1], DBUS[2], "NameHasOwner", "s", [name],
+                          timeout=CHECK_TIMEOUT_S)
+    if owned:
+        return True
+    (activatable,) = await call(bus, DBUS[0], DBUS[1], DBUS[2], "ListActivatableNames",
+                                timeout=CHECK_TIMEOUT_S)
+    return name in activatable
+
+
+async def get_properties(bus: MessageBus, destination: str, path: str,
+                         interface: str) -> dict[str, Any]:
+    (props,) = await call(bus, destination, path, PROPERTIES, "GetAll", "s", [interface])
+    return {key: value.value for key, value in props.items()}
+
+
+async def set_property(bus: MessageBus, destination: str, path: str, interface: str,
+                       prop: str, value: Variant) -> None:
+    await call(bus, destination, path, PROPERTIES, "Set", "ssv", [interface, prop, value])
