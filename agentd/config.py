@@ -64,6 +64,8 @@ class Settings:
     model_tools: int = _described(6, "tools offered to the model per request (ToolRAG top-k)")
     model_max_steps: int = _described(
         6, "steps the model may take for one request before it must stop")
+    model_reply_chars: int = _described(
+        400, "longest reply the model may write, in characters (shorter is faster)")
     voice_recognizer: str = _described(
         "whisper", "speech recognition for AskAudio: whisper (faster-whisper) or none")
     voice_model: str = _described(

@@ -46,7 +46,7 @@ if [ "$ARCH" != "$(dpkg --print-architecture)" ]; then
     [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64
 fi
 
-DEB=$(scripts/build-deb.sh "$ARCH")
+DEB=${DEB:-$(scripts/build-deb.sh "$ARCH")}  # DEB=path reuses a package already built
 # The .deb's Depends come from packages.txt; say so when they drift apart.
 for dep in $(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed -E 's/\(.*\)//; s/\|.*//' | tr -d ' ' | sort -u); do
     grep -qx "$dep" image/packages.txt || { log "agentd depends on $dep: add it to image/packages.txt"; exit 1; }
@@ -89,7 +89,7 @@ rm -rf "$OUT"
 mkdir -p "$ROOTFS"
 tar --numeric-owner --xattrs --xattrs-include='*' -xpf "$BASE" -C "$ROOTFS"
 cp -a image/overlay/. "$ROOTFS/"
-install -Dm0755 tests/vm/scenarios.py "$ROOTFS/usr/share/agentd-image/scenarios.py"
+install -Dm0755 -t "$ROOTFS/usr/share/agentd-image" tests/vm/scenarios.py tests/vm/check_uinput.py
 install -Dm0644 image/agentd-vm-test.service "$ROOTFS/etc/systemd/system/agentd-vm-test.service"
 cp "$DEB" "$ROOTFS/tmp/agentd.deb"
 in_root() { chroot "$ROOTFS" "$@"; }
@@ -143,5 +143,6 @@ if [ "$TARGET" = pinephone ]; then
 else
     mkfs.ext4 -q -F -L agentd-root -d "$ROOTFS" "$OUT/root.img" "${ROOT_MB}M"
 fi
-rm -rf "$ROOTFS"
+# KEEP_ROOTFS=1 keeps the tree for qemu/container-test.sh (the same image as a container).
+[ "${KEEP_ROOTFS:-0}" = 1 ] || rm -rf "$ROOTFS"
 log "built in $(( $(now) - START )) s: $(du -h --apparent-size "$OUT"/*.img | tr '\n' ' ')"

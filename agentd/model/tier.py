@@ -90,4 +90,5 @@ def model_tier(settings: Settings, tools: Sequence[ToolSpec]) -> InstalledModelT
                                settings.model_batch_threads or None),
         idle_unload_s=settings.model_idle_unload_s,
         config=PlannerConfig(top_k_tools=settings.model_tools,
-                             max_steps=settings.model_max_steps))
+                             max_steps=settings.model_max_steps,
+                             reply_chars=settings.model_reply_chars))
