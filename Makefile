@@ -83,7 +83,7 @@ vm-test: $(STAMP) image-deps $(VM_MODELS)/.done
 	KEEP_ROOTFS=1 MODEL=$(VM_MODELS)/tiny-test.gguf EMBEDDER=$(VM_MODELS)/embedder.gguf \
 		WHISPER=$(VM_MODELS)/whisper image/build.sh qemu-amd64
 	status=0; qemu/vm-test.sh qemu-amd64 || status=$$?; \
-		qemu/container-test.sh voice || status=$$((status ? status : 1)); exit $$status
+		qemu/chroot-test.sh || status=$$((status ? status : 1)); exit $$status
 
 # arm64: the image boots under TCG and agentd answers in the phone session.
 vm-smoke-arm64: $(STAMP) image-deps

@@ -32,7 +32,17 @@ case $ARCH in
 esac
 [ -x "$VENV_PY" ] || { log "$VENV_PY is missing: run make first (the package takes the test venv's versions)"; exit 1; }
 
-rm -rf "$BUILD"
+# Unchanged inputs: the package built last time is still right.
+KEY=$( { find agentd packaging system docs -type f -not -path '*/__pycache__/*' -print0 | sort -z \
+         | xargs -0 sha256sum; sha256sum pyproject.toml README.md "$0";
+         "$VENV_PY" -m pip freeze --exclude-editable 2>/dev/null; echo "$ARCH";
+         if [ "$ARCH" = arm64 ]; then scripts/build-llama-arm64.sh; fi; } | sha256sum | cut -c1-16)
+if [ -f "$OUT" ] && [ "$(cat "$OUT.key" 2>/dev/null)" = "$KEY" ]; then
+    log "$OUT is up to date"
+    echo "$OUT"
+    exit 0
+fi
+rm -rf "$BUILD" "$OUT.key"
 mkdir -p "$PY" "$BUILD/wheels" dist
 
 # Runtime dependencies: the project's own plus the model and voice extras, minus
@@ -124,5 +134,6 @@ sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@SIZE@/$SIZE/" \
     packaging/debian/control.in > "$ROOT/DEBIAN/control"
 touch_all
 dpkg-deb --root-owner-group -Zgzip -z6 --build "$ROOT" "$OUT" >&2
+echo "$KEY" > "$OUT.key"
 log "$OUT: $(du -h "$OUT" | cut -f1), $((SIZE / 1024)) MiB installed"
 echo "$OUT"

@@ -29,7 +29,7 @@ need="$need /usr/libexec/at-spi-bus-launcher:at-spi2-core"
 need="$need mmdebstrap:mmdebstrap qemu-system-x86_64:qemu-system-x86 qemu-system-aarch64:qemu-system-arm"
 need="$need qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support arch-test:arch-test"
 need="$need aarch64-linux-gnu-gcc:crossbuild-essential-arm64 cmake:cmake file:file"
-need="$need sfdisk:fdisk debugfs:e2fsprogs dpkg-deb:dpkg"
+need="$need sfdisk:fdisk debugfs:e2fsprogs dpkg-deb:dpkg systemd-nspawn:systemd-container"
 missing=""
 for pair in $need; do
     cmd=${pair%%:*}

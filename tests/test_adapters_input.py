@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -206,3 +208,34 @@ def test_tools_say_why_no_backend_can(bus: Bus, daemon: Daemon) -> None:
             if r["capability"] == "input"}
     assert set(rows) == {"atspi", "uinput"}
     assert not rows["uinput"]["available"]
+
+
+def test_waits_for_another_process_to_open_the_device_node(tmp_path: Path) -> None:
+    """The first events wait until the compositor (another process) has the node open."""
+    from agentd.adapters.input.uinput import opened_elsewhere
+
+    node = tmp_path / "event7"
+    node.write_bytes(b"")
+    with open(node, "rb"):
+        assert not opened_elsewhere(str(node))  # this process alone does not count
+    reader = subprocess.Popen([sys.executable, "-c",
+                               f"f = open({str(node)!r}, 'rb'); print('open', flush=True); "
+                               "import time; time.sleep(30)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "open"
+        assert opened_elsewhere(str(node))
+    finally:
+        reader.kill()
+        reader.wait()
+    assert not opened_elsewhere(str(node))
+
+
+def test_finds_the_event_node_of_a_device_by_name(tmp_path: Path) -> None:
+    from agentd.adapters.input.uinput import TOUCH_NAME, event_node
+
+    for number, name in ((3, "Power Button"), (6, TOUCH_NAME), (9, TOUCH_NAME)):
+        (tmp_path / f"event{number}" / "device").mkdir(parents=True)
+        (tmp_path / f"event{number}" / "device" / "name").write_text(name + "\n")
+    assert event_node(TOUCH_NAME, tmp_path) == "/dev/input/event9"  # the newest
+    assert event_node("agentd keyboard", tmp_path) is None

@@ -58,12 +58,33 @@ class Phone:
         in_container = Path("/run/systemd/container").exists()  # console is enough there
         self.kmsg = open("/dev/kmsg", "w") if kmsg and not in_container else None  # noqa: SIM115
         self.counts = {"passed": 0, "failed": 0, "skipped": 0}
+        self.session = False
 
     def emit(self, line: str) -> None:
         print(f"agentd-vm: {line}", flush=True)
         if self.kmsg is not None:
             self.kmsg.write(f"agentd-vm: {line}\n")
             self.kmsg.flush()
+
+    def start_session_bus(self) -> None:
+        """--session (qemu/chroot-test.sh): no systemd here, so the phone user's bus is a
+        dbus-daemon of our own, and agentd starts by its D-Bus activation file."""
+        self.runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chown(self.runtime, self.uid, self.uid)
+        subprocess.run(self.argv("dbus-daemon", "--session", "--fork",
+                                 f"--address=unix:path={self.runtime}/bus"), check=True)
+        self.session = True
+
+    def agentd_env(self, **variables: str) -> None:
+        """Restart agentd with these AGENTD_* settings in its environment."""
+        pairs = [f"{k}={v}" for k, v in variables.items()]
+        if self.session:
+            self.run("dbus-update-activation-environment", *pairs)
+            self.run("pkill", "-x", "-f", "/usr/bin/python3 -s /usr/bin/agentd")
+            time.sleep(1)
+        else:
+            self.run("systemctl", "--user", "set-environment", *pairs)
+            self.run("systemctl", "--user", "restart", "agentd.service")
 
     def diagnose(self) -> None:
         """The session's logs on the console, for a failure nobody can log in to see."""
@@ -73,6 +94,23 @@ class Phone:
             out = subprocess.run(argv, capture_output=True, text=True, check=False).stdout
             for line in out.splitlines()[-40:]:
                 self.emit(f"LOG {line}")
+
+    def diagnose_input(self) -> None:
+        """What the kernel and the compositor saw of agentd's virtual devices."""
+        devices = Path("/proc/bus/input/devices").read_text().split("\n\n")
+        for block in devices:
+            if "agentd" in block:
+                for line in block.splitlines():
+                    self.emit(f"LOG input: {line}")
+        phoc = subprocess.run(["pidof", "phoc"], capture_output=True, text=True).stdout.split()
+        for pid in phoc:
+            opened = sorted(os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()
+                            if os.readlink(fd).startswith("/dev/input/"))
+            self.emit(f"LOG phoc {pid} has open: {' '.join(opened) or 'no input device'}")
+        log = subprocess.run(["journalctl", "-b", "--no-pager", "-n", "30",
+                              f"_UID={self.uid}"], capture_output=True, text=True).stdout
+        for line in log.splitlines()[-30:]:
+            self.emit(f"LOG {line}")
 
     def argv(self, *argv: str) -> list[str]:
         return ["runuser", "-u", self.user, "--", "env", *(f"{k}={v}" for k, v in
@@ -207,8 +245,12 @@ def uinput_tap(phone: Phone) -> str:
     before = int(count.read_text()) if count.exists() else 0
     x, y = SCREEN[0] // 2, SCREEN[1] // 2
     done(phone.ask(f"tap at x {x} y {y}"), "input.tap")
-    wait(lambda: count.exists() and int(count.read_text()) > before, 30,
-         "the Counter app did not count the tap")
+    try:
+        wait(lambda: count.exists() and int(count.read_text()) > before, 30,
+             "the Counter app did not count the tap")
+    except Failed:
+        phone.diagnose_input()
+        raise
     return f"tap at ({x}, {y}) counted: {before} -> {count.read_text()}"
 
 
@@ -250,10 +292,15 @@ def model_tier(phone: Phone) -> str:
     # Under TCG (emulated AVX2) llama.cpp runs ~100x slower than on the host: one planning
     # step, two tools offered and short replies, so the random test model is done in a
     # minute or two instead of seven.
-    phone.run("systemctl", "--user", "set-environment", "AGENTD_MODEL_MAX_STEPS=1",
-              "AGENTD_MODEL_TOOLS=2", "AGENTD_MODEL_REPLY_CHARS=40")
-    phone.run("systemctl", "--user", "restart", "agentd.service")
+    phone.agentd_env(AGENTD_MODEL_MAX_STEPS="1", AGENTD_MODEL_TOOLS="2",
+                     AGENTD_MODEL_REPLY_CHARS="40")
+    started = time.monotonic()
     task = phone.ask("--dry-run", SLOW_REQUEST, timeout=900)
+    if time.monotonic() - started > 60 and not phone.session:  # where did the time go?
+        log = phone.run("journalctl", "--user", "-u", "agentd.service", "--no-pager",
+                        "-o", "short-monotonic", "-n", "25").stdout
+        for line in log.splitlines():
+            phone.emit(f"LOG {line}")
     if task.get("tier") != "model":
         raise Failed(f"tier {task.get('tier')!r}, state {task.get('state')}: {task.get('reply')}")
     return f"planned by the model: {[s.get('tool') for s in task.get('steps', [])]}"
@@ -343,6 +390,8 @@ def main() -> int:
     parser.add_argument("--user", default="phone", help="the phone user (default: phone)")
     parser.add_argument("--kmsg", action="store_true", help="also write to /dev/kmsg")
     parser.add_argument("--only", nargs="*", help="run only these scenarios")
+    parser.add_argument("--session", action="store_true",
+                        help="start the user's session bus here (no systemd: a chroot)")
     args = parser.parse_args()
     only, skip = args.only, []
     # qemu/vm-test.sh: agentd.vm_only=NAME,... and agentd.vm_skip=NAME,... on the kernel
@@ -354,6 +403,8 @@ def main() -> int:
         elif word.startswith("agentd.vm_skip="):
             skip = word.split("=", 1)[1].split(",")
     phone = Phone(args.user, args.kmsg)
+    if args.session:
+        phone.start_session_bus()
     phone.emit("START")
     for name, body in SCENARIOS:
         if name in skip:

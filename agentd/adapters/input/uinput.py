@@ -9,8 +9,10 @@ Screen size: given explicitly, else the first mode of the connected panel in
 ``/sys/class/drm/card*-*/modes`` (DSI/eDP/LVDS first): the native size of the panel.
 A screen the compositor rotates by 90° needs the size given explicitly.
 
-Devices are created on first use and kept open until agentd stops; the compositor needs
-a moment to open a new device, so the first events wait ``SETTLE_S``.
+Devices are created on first use and kept open until agentd stops. Events written before
+the compositor has opened a new device are lost, so the first events wait until another
+process has the device's event node open (the compositor's libinput, through logind; at
+most ``OPEN_TIMEOUT_S``), then ``SETTLE_S`` more.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ log = logging.getLogger(__name__)
 
 UINPUT = Path("/dev/uinput")
 DRM = Path("/sys/class/drm")
-SETTLE_S = 0.5
+SETTLE_S = 0.3
+OPEN_TIMEOUT_S = 8.0  # under emulation (QEMU TCG) libinput takes seconds to add a device
 TOUCH_NAME = "agentd touchscreen"
 KEYBOARD_NAME = "agentd keyboard"
 INTERNAL_PANELS = ("DSI", "eDP", "LVDS")
@@ -58,6 +61,52 @@ def drm_screen_size(drm: Path = DRM) -> tuple[int, int] | None:
     return width, height
 
 
+def opened_elsewhere(node: str, proc: Path = Path("/proc")) -> bool:
+    """Whether a process other than this one has ``node`` open (readable /proc entries
+    only: the compositor runs as the same user, or passes logind's fd on to it)."""
+    me = str(os.getpid())
+    for pid in proc.iterdir():
+        if not pid.name.isdigit() or pid.name == me:
+            continue
+        try:
+            fds = list((pid / "fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) == node:
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def event_node(name: str, sysfs: Path = Path("/sys/class/input")) -> str | None:
+    """The /dev/input/eventN node of the input device called ``name`` (newest first)."""
+    found = []
+    for event in sysfs.glob("event*"):
+        try:
+            if (event / "device" / "name").read_text().strip() == name:
+                found.append(int(event.name.removeprefix("event")))
+        except (OSError, ValueError):
+            continue
+    return f"/dev/input/event{max(found)}" if found else None
+
+
+async def _until_opened(device: Any, name: str) -> None:
+    node = getattr(getattr(device, "device", None), "path", None) or event_node(name)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + OPEN_TIMEOUT_S
+    while node and loop.time() < deadline:
+        if await asyncio.to_thread(opened_elsewhere, node):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        log.warning("no compositor opened %s within %.0f s; its first events may be lost",
+                    node or "the new device", OPEN_TIMEOUT_S)
+    await asyncio.sleep(SETTLE_S)
+
+
 class UinputInput:
     name = "uinput"
     capability = CAPABILITY
@@ -72,6 +121,7 @@ class UinputInput:
         self._keyboard: Any = None
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
+        self._early: asyncio.Task[None] | None = None
 
     def why_not(self) -> str | None:
         if importlib.util.find_spec("evdev") is None:
@@ -124,7 +174,25 @@ class UinputInput:
     async def tap_target(self, target: str) -> str:
         raise Unavailable("uinput taps points; widgets by name need accessibility")
 
+    async def start(self, bus: Any) -> None:
+        """Make the touchscreen now, where this machine can: the compositor tells apps about
+        touch only while a touch device exists, and an app started before it gets no touch
+        events (wlroots: "could not create touch point"), so a first tap would be lost.
+        The keyboard stays lazy: a keyboard device makes a phone shell hide its on-screen
+        keyboard."""
+        size = self.screen_size()[0]
+        if self.why_not() is None and size is not None:
+            self._early = asyncio.create_task(self._early_touchscreen(size))
+
+    async def _early_touchscreen(self, size: tuple[int, int]) -> None:
+        try:
+            await self._touchscreen(size)
+        except AgentError as exc:
+            log.warning("no virtual touchscreen at start: %s", exc)
+
     async def stop(self) -> None:
+        if self._early is not None:
+            self._early.cancel()
         for device in (self._touch, self._keyboard):
             if device is not None:
                 device.close()
@@ -148,7 +216,7 @@ class UinputInput:
             if self._touch is None:
                 self._touch = self._create(self._touch_capabilities(size), TOUCH_NAME,
                                            [encode.INPUT_PROP_DIRECT])
-                await asyncio.sleep(SETTLE_S)
+                await _until_opened(self._touch, TOUCH_NAME)
         return self._touch
 
     async def _keyboard_device(self) -> Any:
@@ -156,7 +224,7 @@ class UinputInput:
             if self._keyboard is None:
                 self._keyboard = self._create({encode.EV_KEY: encode.keyboard_keys()},
                                               KEYBOARD_NAME, [])
-                await asyncio.sleep(SETTLE_S)
+                await _until_opened(self._keyboard, KEYBOARD_NAME)
         return self._keyboard
 
     @staticmethod
