@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]  # builds and boots: minutes
 
 SCENARIOS = ["agentd-ready", "screenshot", "app-open", "uinput-tap", "notification", "files",
              "crash-recovery", "model-tier", "voice", "uinput-device"]
