@@ -2,8 +2,9 @@
 # Boot a built image (image/build.sh) in QEMU.
 #
 # Usage: qemu/run.sh qemu-amd64|qemu-arm64 [--headless] [--test] [--serial FILE] [--timeout S]
-#   default     a window with the phone screen (virtio-gpu, 720x1440) and the serial
-#               console on this terminal (root logs in without a password)
+#   default     a window with the phone screen (virtio-gpu, 720x1440; VNC on
+#               127.0.0.1:5900 where there is no desktop) and the serial console on
+#               this terminal (root logs in without a password; Ctrl-a x quits)
 #   --headless  no window (the screen still exists for phoc, grim and uinput)
 #   --test      run the in-image scenarios (agentd-vm-test.service) and power off
 #   --serial F  write the console to F instead of this terminal
@@ -71,7 +72,17 @@ if [ "$TARGET" = qemu-amd64 ]; then
 fi
 echo "qemu/run.sh: $TARGET with $ACCEL" >&2
 
-if [ "$HEADLESS" = 1 ]; then DISPLAY_ARGS=(-display none); else DISPLAY_ARGS=(-display "${AGENTD_QEMU_DISPLAY:-gtk}"); fi
+if [ "$HEADLESS" = 1 ]; then
+    DISPLAY_ARGS=(-display none)
+elif [ -n "${AGENTD_QEMU_DISPLAY:-}" ]; then
+    DISPLAY_ARGS=(-display "$AGENTD_QEMU_DISPLAY")
+elif [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+    DISPLAY_ARGS=(-display gtk)
+else
+    # No desktop here (a server, an SSH session): the screen goes to VNC on this machine.
+    DISPLAY_ARGS=(-display none -vnc 127.0.0.1:0)
+    echo "qemu/run.sh: no desktop here: the phone's screen is on VNC at 127.0.0.1:5900" >&2
+fi
 if [ -n "$SERIAL" ]; then SERIAL_ARGS=(-serial "file:$SERIAL"); else SERIAL_ARGS=(-serial mon:stdio); fi
 CMD=("$QEMU" "${MACHINE[@]}" "${CPU[@]}" -accel "$ACCEL" -m 2048 -smp 2 -no-reboot
      -kernel "$DIR/vmlinuz" -initrd "$DIR/initrd.img" -append "$APPEND"
