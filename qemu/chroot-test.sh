@@ -31,7 +31,8 @@ unshare --mount --pid --fork --propagation private -- sh -c '
     mount -t tmpfs tmpfs "$root/tmp"
     exec chroot "$root" /usr/bin/python3 /usr/share/agentd-image/scenarios.py \
         --user phone --session --only "$@"
-' chroot-test "$ROOTFS" "$@" 2>&1 | tee build/image/qemu-amd64/chroot-test.log | sed 's/^/  /' || status=$?
+' chroot-test "$ROOTFS" "$@" 2>&1 | tee build/image/qemu-amd64/chroot-test.log \
+    | sed -E 's/^(.*agentd-vm: )?/  /' || status=$?
 result=$(grep -a -o 'agentd-vm: RESULT.*' build/image/qemu-amd64/chroot-test.log | tail -n1 || true)
 if [ -z "$result" ]; then
     echo "chroot-test: no result after $(( $(date +%s) - start )) s (exit $status)" >&2
