@@ -26,8 +26,9 @@ fi
 status=0
 qemu/run.sh "$TARGET" "${args[@]}" || status=$?
 elapsed=$(( $(date +%s) - start ))
-grep -a 'agentd-vm: ' "$LOG" | sed -E 's/^.*agentd-vm: /  /' | awk '!seen[$0]++' || true
-result=$(grep -a -o 'agentd-vm: RESULT.*' "$LOG" | tail -n1 || true)
+# The serial console ends lines with \r\n.
+grep -a 'agentd-vm: ' "$LOG" | tr -d '\r' | sed -E 's/^.*agentd-vm: /  /' | awk '!seen[$0]++' || true
+result=$(grep -a -o 'agentd-vm: RESULT.*' "$LOG" | tr -d '\r' | tail -n1 || true)
 if [ -z "$result" ]; then
     echo "vm-test[$TARGET]: no result after ${elapsed} s (qemu exit $status); the console's last lines:" >&2
     tail -n 40 "$LOG" | sed 's/^/  | /' >&2
