@@ -9,8 +9,8 @@ the composite battery the shell shows: ``IsPresent``, ``Percentage`` (double) an
 from __future__ import annotations
 
 from agentd.adapters.base import Availability
+from agentd.adapters.dbuscalls import get_properties, has_service, system_bus
 from agentd.adapters.power import CAPABILITY, NO_BATTERY, Battery
-from agentd.adapters.settings.systembus import get_properties, has_service, system_bus
 from agentd.errors import AgentError, Unavailable
 
 UPOWER = "org.freedesktop.UPower"

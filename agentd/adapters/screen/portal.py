@@ -20,9 +20,9 @@ from pathlib import Path
 
 from dbus_fast import BusType, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
-from dbus_fast.errors import AuthError
 
 from agentd.adapters.base import Availability
+from agentd.adapters.dbuscalls import CHECK_TIMEOUT_S, DBUS, call, connect
 from agentd.adapters.screen import CAPABILITY
 from agentd.errors import AgentError, Unavailable
 
@@ -30,8 +30,6 @@ PORTAL = "org.freedesktop.portal.Desktop"
 PORTAL_PATH = "/org/freedesktop/portal/desktop"
 SCREENSHOT = "org.freedesktop.portal.Screenshot"
 REQUEST = "org.freedesktop.portal.Request"
-DBUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
-CHECK_TIMEOUT_S = 5.0
 CAPTURE_TIMEOUT_S = 30.0
 RESPONSES = {1: "the user cancelled it", 2: "the portal failed"}
 
@@ -43,12 +41,12 @@ class PortalScreen:
 
     async def availability(self) -> Availability:
         try:
-            bus = await _session_bus()
+            bus = await connect(BusType.SESSION)
         except Unavailable as exc:
             return Availability.no(str(exc))
         try:
-            version = await _call(bus, PORTAL, PORTAL_PATH, "org.freedesktop.DBus.Properties",
-                                  "Get", "ss", [SCREENSHOT, "version"], CHECK_TIMEOUT_S)
+            version = await call(bus, PORTAL, PORTAL_PATH, "org.freedesktop.DBus.Properties",
+                                 "Get", "ss", [SCREENSHOT, "version"], timeout=CHECK_TIMEOUT_S)
         except AgentError as exc:
             return Availability.no(f"no xdg-desktop-portal Screenshot on the session bus "
                                    f"({exc}); Debian: xdg-desktop-portal and a backend "
@@ -62,7 +60,7 @@ class PortalScreen:
         return asyncio.run(self._capture())
 
     async def _capture(self) -> bytes:
-        bus = await _session_bus()
+        bus = await connect(BusType.SESSION)
         try:
             uri = await self._screenshot(bus)
         finally:
@@ -91,13 +89,13 @@ class PortalScreen:
                 response.set_result((int(msg.body[0]), dict(msg.body[1])))
 
         bus.add_message_handler(on_message)
-        await _call(bus, *DBUS, "AddMatch", "s",
-                    [f"type='signal',interface='{REQUEST}',member='Response',path='{request}'"],
-                    CHECK_TIMEOUT_S)
+        await call(bus, *DBUS, "AddMatch", "s",
+                   [f"type='signal',interface='{REQUEST}',member='Response',path='{request}'"],
+                   timeout=CHECK_TIMEOUT_S)
         options = {"handle_token": Variant("s", token), "interactive": Variant("b", False),
                    "modal": Variant("b", False)}
-        await _call(bus, PORTAL, PORTAL_PATH, SCREENSHOT, "Screenshot", "sa{sv}",
-                    ["", options], CAPTURE_TIMEOUT_S)
+        await call(bus, PORTAL, PORTAL_PATH, SCREENSHOT, "Screenshot", "sa{sv}",
+                   ["", options], timeout=CAPTURE_TIMEOUT_S)
         try:
             code, results = await asyncio.wait_for(response, CAPTURE_TIMEOUT_S)
         except TimeoutError:
@@ -109,26 +107,3 @@ class PortalScreen:
         if uri is None:
             raise AgentError("the portal's response has no uri")
         return str(uri.value)
-
-
-async def _session_bus() -> MessageBus:
-    try:
-        return await asyncio.wait_for(MessageBus(bus_type=BusType.SESSION).connect(),
-                                      CHECK_TIMEOUT_S)
-    except (TimeoutError, OSError, AuthError, ValueError) as exc:
-        raise Unavailable(f"the session bus cannot be reached ({exc or type(exc).__name__})") \
-            from None
-
-
-async def _call(bus: MessageBus, destination: str, path: str, interface: str, member: str,
-                signature: str, body: list[object], timeout: float) -> list[Variant]:
-    try:
-        reply = await asyncio.wait_for(bus.call(Message(
-            destination=destination, path=path, interface=interface, member=member,
-            signature=signature, body=body)), timeout)
-    except TimeoutError:
-        raise AgentError(f"{interface}.{member} did not answer in {timeout:.0f} s") from None
-    if reply is None or reply.message_type is MessageType.ERROR:
-        detail = reply.body[0] if reply is not None and reply.body else ""
-        raise AgentError(f"{reply.error_name if reply else 'no reply'}: {detail}".rstrip(": "))
-    return list(reply.body)

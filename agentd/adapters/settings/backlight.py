@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentd.adapters.base import Availability
+from agentd.adapters.dbuscalls import call, has_service, system_bus
 from agentd.adapters.settings import CAPABILITY, SettingValue, percent_of
-from agentd.adapters.settings.systembus import call, has_service, system_bus
 from agentd.errors import AgentError, Unavailable
 
 LOGIND = "org.freedesktop.login1"

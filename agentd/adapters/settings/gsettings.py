@@ -12,13 +12,13 @@ gsettings writes through dconf in a session (or the keyfile backend with
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agentd.adapters.base import Availability
+from agentd.adapters.commands import run_command
 from agentd.adapters.settings import CAPABILITY, SettingValue
 from agentd.errors import AgentError, Unavailable
 
@@ -94,14 +94,7 @@ class GSettingsSettings:
         tool = self._gsettings()
         if tool is None:
             raise Unavailable("gsettings is not installed (Debian: libglib2.0-bin)")
-        process = await asyncio.create_subprocess_exec(
-            tool, *args, env=dict(self.env), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-        try:
-            out, _ = await asyncio.wait_for(process.communicate(), TIMEOUT_S)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-            raise AgentError(f"gsettings {' '.join(args)} did not finish in "
-                             f"{TIMEOUT_S:.0f} s") from None
-        return process.returncode or 0, out.decode(errors="replace")
+        result = await run_command([tool, *args], self.env, TIMEOUT_S)
+        if result is None:
+            raise AgentError(f"gsettings {' '.join(args)} did not finish in {TIMEOUT_S:.0f} s")
+        return result

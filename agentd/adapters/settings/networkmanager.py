@@ -12,8 +12,8 @@ from dbus_fast import Variant
 from dbus_fast.aio import MessageBus
 
 from agentd.adapters.base import Availability
+from agentd.adapters.dbuscalls import get_properties, has_service, set_property, system_bus
 from agentd.adapters.settings import CAPABILITY, LABELS, SettingValue
-from agentd.adapters.settings.systembus import get_properties, has_service, set_property, system_bus
 from agentd.errors import AgentError, Unavailable
 
 NM_NAME = "org.freedesktop.NetworkManager"

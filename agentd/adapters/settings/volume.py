@@ -8,13 +8,13 @@ output reads as 0 %.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shutil
 from collections.abc import Mapping
 
 from agentd.adapters.base import Availability
+from agentd.adapters.commands import run_command
 from agentd.adapters.settings import CAPABILITY, SettingValue
 from agentd.errors import AgentError, Unavailable
 
@@ -55,20 +55,14 @@ class _CommandVolume:
         tool = shutil.which(self.tool, path=self.env.get("PATH"))
         if tool is None:
             raise Unavailable(f"{self.tool} is not installed (Debian: {self.package})")
-        process = await asyncio.create_subprocess_exec(
-            tool, *args, env=dict(self.env), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-        try:
-            out, _ = await asyncio.wait_for(process.communicate(), TIMEOUT_S)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-            raise Unavailable(f"{self.server} did not answer {self.tool} in "
-                              f"{TIMEOUT_S:.0f} s") from None
-        text = out.decode(errors="replace").strip()
-        if process.returncode != 0:
+        result = await run_command([tool, *args], self.env, TIMEOUT_S)
+        if result is None:
+            raise Unavailable(f"{self.server} did not answer {self.tool} in {TIMEOUT_S:.0f} s")
+        status, out = result
+        text = out.strip()
+        if status != 0:
             raise Unavailable(f"no {self.server} sound server answers {self.tool} "
-                              f"({text.splitlines()[-1] if text else process.returncode})")
+                              f"({text.splitlines()[-1] if text else status})")
         return text
 
 

@@ -9,14 +9,13 @@ says which, always in words starting "no modem".
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from dbus_fast import BusType, Message, MessageType, Variant
+from dbus_fast import Variant
 from dbus_fast.aio import MessageBus
-from dbus_fast.errors import AuthError
 
 from agentd.adapters.base import Availability
+from agentd.adapters.dbuscalls import CHECK_TIMEOUT_S, call, connect, has_service
 from agentd.adapters.telephony import CAPABILITY
 from agentd.errors import AgentError, Unavailable
 
@@ -27,9 +26,7 @@ MESSAGING_IFACE = f"{MM_NAME}.Modem.Messaging"
 VOICE_IFACE = f"{MM_NAME}.Modem.Voice"
 SMS_IFACE = f"{MM_NAME}.Sms"
 CALL_IFACE = f"{MM_NAME}.Call"
-DBUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
 CALL_TIMEOUT_S = 30.0
-CHECK_TIMEOUT_S = 5.0  # availability checks (doctor, ListTools) must not hang
 
 
 class _NoModem(Exception):
@@ -60,17 +57,18 @@ class ModemManagerTelephony:
 
     async def send_sms(self, number: str, text: str) -> str:
         async with self._modem_with(MESSAGING_IFACE, "sending text messages") as (bus, modem):
-            (sms,) = await _call(bus, modem, MESSAGING_IFACE, "Create", "a{sv}",
-                                 [{"number": Variant("s", number), "text": Variant("s", text)}])
-            await _call(bus, sms, SMS_IFACE, "Send")
+            (sms,) = await call(bus, MM_NAME, modem, MESSAGING_IFACE, "Create", "a{sv}",
+                                [{"number": Variant("s", number), "text": Variant("s", text)}],
+                                timeout=CALL_TIMEOUT_S)
+            await call(bus, MM_NAME, sms, SMS_IFACE, "Send", timeout=CALL_TIMEOUT_S)
             return str(sms)
 
     async def dial(self, number: str) -> str:
         async with self._modem_with(VOICE_IFACE, "voice calls") as (bus, modem):
-            (call,) = await _call(bus, modem, VOICE_IFACE, "CreateCall", "a{sv}",
-                                  [{"number": Variant("s", number)}])
-            await _call(bus, call, CALL_IFACE, "Start")
-            return str(call)
+            (placed,) = await call(bus, MM_NAME, modem, VOICE_IFACE, "CreateCall", "a{sv}",
+                                   [{"number": Variant("s", number)}], timeout=CALL_TIMEOUT_S)
+            await call(bus, MM_NAME, placed, CALL_IFACE, "Start", timeout=CALL_TIMEOUT_S)
+            return str(placed)
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -79,24 +77,19 @@ class ModemManagerTelephony:
 
     async def _connect(self) -> MessageBus:
         try:
-            return await asyncio.wait_for(MessageBus(bus_type=BusType.SYSTEM).connect(), 5)
-        except (TimeoutError, OSError, AuthError, ValueError) as exc:
-            raise _NoModem(f"no modem: the system D-Bus, where ModemManager runs, cannot be "
-                           f"reached ({exc or type(exc).__name__})") from None
+            return await connect()
+        except Unavailable as exc:
+            raise _NoModem(f"no modem: ModemManager runs on the system bus, and {exc}") \
+                from None
 
     async def _modems(self, bus: MessageBus) -> dict[str, dict[str, Any]]:
         """Modem path → its Modem properties and interfaces; _NoModem when there are none."""
-        (owned,) = await _call(bus, DBUS[1], DBUS[2], "NameHasOwner", "s", [MM_NAME],
-                               destination=DBUS[0], timeout=CHECK_TIMEOUT_S)
-        if not owned:
-            (activatable,) = await _call(bus, DBUS[1], DBUS[2], "ListActivatableNames",
-                                         destination=DBUS[0], timeout=CHECK_TIMEOUT_S)
-            if MM_NAME not in activatable:
-                raise _NoModem("no modem: ModemManager is not running on the system bus "
-                               "(Debian package modemmanager)")
+        if not await has_service(bus, MM_NAME):
+            raise _NoModem("no modem: ModemManager is not running on the system bus "
+                           "(Debian package modemmanager)")
         try:
-            (objects,) = await _call(bus, MM_PATH, "org.freedesktop.DBus.ObjectManager",
-                                     "GetManagedObjects", timeout=CHECK_TIMEOUT_S)
+            (objects,) = await call(bus, MM_NAME, MM_PATH, "org.freedesktop.DBus.ObjectManager",
+                                    "GetManagedObjects", timeout=CHECK_TIMEOUT_S)
         except AgentError as exc:
             raise _NoModem(f"no modem: ModemManager did not answer ({exc})") from None
         modems: dict[str, dict[str, Any]] = {}
@@ -137,19 +130,3 @@ class _ModemSession:
             self._bus.disconnect()
             self._bus = None
 
-
-async def _call(bus: MessageBus, path: str, interface: str, member: str,
-                signature: str = "", body: list[Any] | None = None,
-                destination: str = MM_NAME, timeout: float = CALL_TIMEOUT_S) -> list[Any]:
-    try:
-        reply = await asyncio.wait_for(bus.call(Message(
-            destination=destination, path=path, interface=interface, member=member,
-            signature=signature, body=body or [])), timeout)
-    except TimeoutError:
-        raise AgentError(f"{interface}.{member} did not answer in {timeout:.0f} s") from None
-    if reply is None:
-        raise AgentError(f"{interface}.{member}: no reply")
-    if reply.message_type is MessageType.ERROR:
-        detail = reply.body[0] if reply.body else ""
-        raise AgentError(f"{interface}.{member} failed: {reply.error_name}: {detail}")
-    return list(reply.body)

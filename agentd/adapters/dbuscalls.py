@@ -1,5 +1,6 @@
-"""Small helpers for backends that talk to a service on the system bus (one connection
-per call: the services come and go, and availability is checked on every tool call)."""
+"""D-Bus helpers for the backends that call a service themselves (settings, power,
+telephony, the screenshot portal): one call with a timeout and named errors, and a
+connection per use (the services come and go; availability is checked on every call)."""
 
 from __future__ import annotations
 
@@ -20,15 +21,21 @@ CALL_TIMEOUT_S = 10.0
 CHECK_TIMEOUT_S = 5.0  # availability checks (doctor, ListTools) must not hang
 
 
+async def connect(bus_type: BusType = BusType.SYSTEM) -> MessageBus:
+    """A connection to the system (or session) bus, or ``Unavailable`` saying why not."""
+    which = "system D-Bus" if bus_type is BusType.SYSTEM else "session bus"
+    try:
+        return await asyncio.wait_for(MessageBus(bus_type=bus_type).connect(),
+                                      CHECK_TIMEOUT_S)
+    except (TimeoutError, OSError, AuthError, ValueError) as exc:
+        raise Unavailable(f"the {which} cannot be reached "
+                          f"({exc or type(exc).__name__})") from None
+
+
 @asynccontextmanager
 async def system_bus() -> AsyncIterator[MessageBus]:
-    """A connection to the system bus, or ``Unavailable`` saying it cannot be reached."""
-    try:
-        bus = await asyncio.wait_for(MessageBus(bus_type=BusType.SYSTEM).connect(),
-                                     CHECK_TIMEOUT_S)
-    except (TimeoutError, OSError, AuthError, ValueError) as exc:
-        raise Unavailable(f"the system D-Bus cannot be reached "
-                          f"({exc or type(exc).__name__})") from None
+    """A connection to the system bus for one use, or ``Unavailable``."""
+    bus = await connect()
     try:
         yield bus
     finally:
