@@ -13,7 +13,7 @@ from agentd.tools.catalogue import CATALOGUE
 from agentd.tools.registry import ToolRegistry
 from agentd.understanding import numbers
 from agentd.understanding.plan import CANNOT_DO, Plan
-from agentd.understanding.templates import TemplateTier, normalize, split_contact
+from agentd.understanding.templates import TemplateTier, load_intents, normalize, split_contact
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "requests_en.txt"
 
@@ -659,3 +659,18 @@ def test_duration_parts() -> None:
     assert numbers.DurationParts(fixed_seconds=1800).total_seconds() == 1800
     assert numbers.DurationParts().total_seconds() is None
     assert numbers.DurationParts(seconds=0.5).total_seconds() is None
+
+
+def test_a_name_defined_in_two_sentence_files_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        'language: en\nexpansion_rules:\n  saying: "(saying|that says)"\n', encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(
+        'language: en\nexpansion_rules:\n  saying: "(saying|reading)"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"b\.yaml: rule 'saying' is already defined in a\.yaml"):
+        load_intents("en", tmp_path)
+    (tmp_path / "b.yaml").write_text(
+        'language: en\nlists:\n  app:\n    values: ["camera"]\n', encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(
+        'language: en\nlists:\n  app:\n    values: ["maps"]\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"list 'app' is already defined in b\.yaml"):
+        load_intents("en", tmp_path)

@@ -240,16 +240,31 @@ class TemplateTier:
 # -- loading -------------------------------------------------------------------
 
 
-def load_intents(language: str) -> Intents:
-    """All sentence files for ``language``, merged into one hassil ``Intents``."""
-    folder = SENTENCES_DIR / language
+def load_intents(language: str, folder: Path | None = None) -> Intents:
+    """All sentence files for ``language``, merged into one hassil ``Intents``.
+
+    A rule, list or intent name defined in two files is an error (a merge would keep one
+    of them silently).
+    """
+    folder = folder or SENTENCES_DIR / language
     files = sorted(folder.glob("*.yaml"))
     if not files:
         raise ValueError(f"no sentence templates for language {language!r} in {folder}")
     merged: dict[str, Any] = {}
+    defined: dict[tuple[str, str], str] = {}  # (section, name) -> the file defining it
     for path in files:
         with path.open(encoding="utf-8") as stream:
-            merge(merged, yaml.safe_load(stream) or {})
+            data = yaml.safe_load(stream) or {}
+        for section in ("expansion_rules", "lists", "intents"):
+            for name in data.get(section) or {}:
+                first = defined.setdefault((section, name), path.name)
+                if first != path.name:
+                    what = {"expansion_rules": "rule", "lists": "list",
+                            "intents": "intent"}[section]
+                    raise ValueError(
+                        f"{path}: {what} {name!r} is already defined in {first}; a name is "
+                        "defined in one sentence file only (rename one of them)")
+        merge(merged, data)
     return Intents.from_dict(merged)
 
 
