@@ -1,0 +1,70 @@
+"""The semantic router: which tool a request is about, judged by the templates' own words.
+
+Sentences sampled from the sentence templates (``understanding.sampling``) are embedded
+once with the ToolRAG embedder (all-MiniLM-L6-v2) and kept on disk, keyed by the
+embedder's fingerprint and the sentences. A request is embedded and each tool scored by
+its nearest sampled sentence (cosine). A request near none of them is out of scope: the
+model tier then answers honestly instead of letting the model pick a tool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from agentd.model.gguf_file import fingerprint
+from agentd.model.toolrag import Embedder
+
+log = logging.getLogger(__name__)
+
+
+class SentenceRouter:
+    """Scores tools by the nearest template sentence to a request."""
+
+    def __init__(self, embedder: Embedder, sentences: Sequence[tuple[str, str]],
+                 cache_dir: Path | None = None) -> None:
+        self.embedder = embedder
+        self.tools = [tool for tool, _ in sentences]
+        self.sentences = [text for _, text in sentences]
+        self.cache_dir = cache_dir
+        self._vectors: np.ndarray | None = None
+
+    def _key(self) -> str:
+        digest = hashlib.sha256(fingerprint(self.embedder.path).encode())
+        for tool, text in zip(self.tools, self.sentences, strict=True):
+            digest.update(f"{tool}\t{text}\n".encode())
+        return digest.hexdigest()[:24]
+
+    def vectors(self) -> np.ndarray:
+        if self._vectors is not None:
+            return self._vectors
+        path = self.cache_dir / f"router-{self._key()}.npy" if self.cache_dir else None
+        if path is not None and path.is_file():
+            try:
+                vectors = np.load(path)
+                if vectors.shape[0] == len(self.sentences):
+                    self._vectors = vectors
+                    return vectors
+            except (OSError, ValueError):
+                log.warning("router: dropping an unreadable cache %s", path)
+        vectors = self.embedder.embed(self.sentences)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".part.npy")
+            np.save(tmp, vectors)
+            tmp.replace(path)
+        self._vectors = vectors
+        return vectors
+
+    def scores(self, request: str) -> list[tuple[str, float]]:
+        """Every tool with its best cosine similarity to ``request``, best first."""
+        sims = self.vectors() @ self.embedder.embed([request])[0]
+        best: dict[str, float] = {}
+        for tool, sim in zip(self.tools, sims.tolist(), strict=True):
+            if sim > best.get(tool, -2.0):
+                best[tool] = sim
+        return sorted(best.items(), key=lambda item: -item[1])
