@@ -78,11 +78,19 @@ class Evidence:
     vocabulary: Mapping[str, frozenset[str]]
     # The templates' own words per tool, without list values ("set", "alarm").
     command_words: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    # Every way to say a choice of some tool ("documents", "wifi", "volume up").
+    choice_phrases: frozenset[str] = frozenset()
+    # (tool, argument) pairs whose value is one of listed choices.
+    choice_args: frozenset[tuple[str, str]] = frozenset()
 
     @staticmethod
-    def from_intents(intents: Intents) -> Evidence:
-        return Evidence(sampling.synonyms(intents), sampling.vocabulary(intents),
-                        sampling.vocabulary(intents, lists=False))
+    def from_intents(intents: Intents, specs: Sequence[ToolSpec]) -> Evidence:
+        synonyms = sampling.synonyms(intents)
+        choices = {c for spec in specs for arg in spec.args for c in arg.choices}
+        phrases = frozenset(p for c in choices for p in synonyms.get(c, ()))
+        return Evidence(synonyms, sampling.vocabulary(intents),
+                        sampling.vocabulary(intents, lists=False), phrases,
+                        frozenset((s.name, a.name) for s in specs for a in s.args if a.choices))
 
 
 def words(text: str) -> list[str]:
@@ -224,8 +232,9 @@ def _arg_problem(tool: str, name: str, value: ArgValue, request: str,
             n = int(match.group(1))
             return None if n in numbers_in(request) or (
                 n % 24 == 0 and n // 24 in numbers_in(request)) else "not said"
-    if value in evidence.synonyms:
-        if any(_phrase_in(p, request_words) for p in evidence.synonyms[value]):
+    if (tool, name) in evidence.choice_args:
+        said = evidence.synonyms.get(value, frozenset({value.replace("_", " ")}))
+        if any(_phrase_in(p, request_words) for p in said):
             return None
         return "the request does not name it"
     if name == "to" and re.fullmatch(r"\+?\d{3,}", value):
@@ -233,6 +242,8 @@ def _arg_problem(tool: str, name: str, value: ArgValue, request: str,
         return None if value.lstrip("+") in digits else "a number not said"
     if set(words(value)) <= FILLER:
         return "only filler words"
+    if name not in FREE_TEXT and " ".join(words(value)) in evidence.choice_phrases:
+        return "it is a setting, key, folder or kind, not a name"  # "pull up my documents"
     if name not in FREE_TEXT:  # a name is not the command: "set alarm 7.15" is no label
         command = (set(words(value)) & evidence.command_words.get(tool, frozenset())
                    - FUNCTION_WORDS)

@@ -84,7 +84,7 @@ class InstalledModelTier:
     def _guard(self, embedder: Embedder | None) -> Guard:
         """The guard from the sentence templates: router (with an embedder) and checks."""
         intents = load_intents(self._language)
-        evidence = Evidence.from_intents(intents)
+        evidence = Evidence.from_intents(intents, self._tools)
         router = None
         if embedder is not None:
             router = SentenceRouter(embedder, sampling.sample_sentences(intents),
