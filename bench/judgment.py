@@ -14,9 +14,11 @@ asked step by step with the dry run's feedback (``dry_run_observation``). Outcom
 * abstained: an in-scope request got no action (an honest "I can't do that yet");
 * wrong: any other plan, including any action for an out-of-scope request.
 
-``--model`` may be given several times; ``--no-embedder`` runs a model without ToolRAG
-and the router. ``--show wrong,abstained`` lists those requests; ``--split dev`` or
-``--split test`` keeps one half of the set (by a hash of the request).
+``--model`` may be given several times; without ``--embedder`` a model runs without
+ToolRAG and the router (the grounding checks alone guard it). ``--no-templates`` also
+sends every request to the model tier, to measure it on its own. ``--show
+wrong,abstained`` lists those requests; ``--split dev`` or ``--split test`` keeps one
+half of the set (by a hash of the request).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from agentd.config import Settings  # noqa: E402
 from agentd.errors import ModelUnavailable  # noqa: E402
 from agentd.tools.catalogue import CATALOGUE  # noqa: E402
 from agentd.tools.registry import ToolRegistry  # noqa: E402
-from agentd.understanding.plan import PlannedStep  # noqa: E402
+from agentd.understanding.plan import Plan, PlannedStep  # noqa: E402
 from agentd.understanding.planner import (  # noqa: E402
     FinalReply,
     Observation,
@@ -161,12 +163,13 @@ def dry_run_steps(planner: StepPlanner, registry: ToolRegistry, request: str,
     return asyncio.run(run())
 
 
-def judge(cases: Sequence[Case], templates: TemplateTier, name: str,
+def judge(cases: Sequence[Case], templates: TemplateTier | None, name: str,
           model: ModelPlan | None = None, progress: bool = False) -> Score:
+    """Each case through the templates (unless None) and, where they miss, ``model``."""
     score = Score(name)
     for i, case in enumerate(cases):
         start = time.perf_counter()
-        plan = templates.understand(case.say)
+        plan = templates.understand(case.say) if templates else Plan.nothing(tier="none")
         steps, reply, tier = list(plan.steps), plan.reply, plan.tier
         if plan.is_empty and model is not None:
             steps, reply = model(case.say)
@@ -237,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--show", default="wrong",
                         help="comma-separated verdicts to list (exact,abstained,wrong)")
     parser.add_argument("--json", action="store_true", help="print one JSON line per setup")
+    parser.add_argument("--no-templates", action="store_true",
+                        help="also run each model alone: every request to the model tier")
     args = parser.parse_args(argv)
     cases = [c for c in load_cases(args.set) if args.split in ("all", c.split)]
     show = set(filter(None, args.show.split(",")))
@@ -248,6 +253,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             setup = ModelSetup(model, args.embedder, Path(scratch))
             try:
                 scores.append(judge(cases, templates, name, setup.plan, progress=True))
+                if args.no_templates:
+                    scores.append(judge(cases, None, name.replace("templates + ", "") +
+                                        " alone (no templates)", setup.plan, progress=True))
             finally:
                 setup.close()
     for score in scores:
