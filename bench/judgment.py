@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from agentd.config import Settings  # noqa: E402
 from agentd.errors import ModelUnavailable  # noqa: E402
+from agentd.model.guard import GuardConfig  # noqa: E402
 from agentd.tools.catalogue import CATALOGUE  # noqa: E402
 from agentd.tools.registry import ToolRegistry  # noqa: E402
 from agentd.understanding.plan import Plan, PlannedStep  # noqa: E402
@@ -185,7 +186,8 @@ def judge(cases: Sequence[Case], templates: TemplateTier | None, name: str,
 class ModelSetup:
     """The daemon's model tier over a scratch store holding ``model`` (and ``embedder``)."""
 
-    def __init__(self, model: Path, embedder: Path | None, scratch: Path) -> None:
+    def __init__(self, model: Path, embedder: Path | None, scratch: Path,
+                 guard: GuardConfig | None = None) -> None:
         from agentd.model.store import ModelStore
         from agentd.model.tier import model_tier
 
@@ -196,7 +198,7 @@ class ModelSetup:
         if embedder is not None:
             store.install(str(embedder), embedder=True)
         self.registry = ToolRegistry(CATALOGUE)
-        self.tier = model_tier(settings, CATALOGUE)
+        self.tier = model_tier(settings, CATALOGUE, guard)
         self.max_steps = settings.model_max_steps
 
     def plan(self, request: str) -> tuple[list[PlannedStep], str]:
@@ -240,6 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--show", default="wrong",
                         help="comma-separated verdicts to list (exact,abstained,wrong)")
     parser.add_argument("--json", action="store_true", help="print one JSON line per setup")
+    parser.add_argument("--guard", metavar="THRESHOLD,MARGIN,MAX_TOOLS",
+                        help="router settings to try instead of the defaults (calibration)")
     parser.add_argument("--no-templates", action="store_true",
                         help="also run each model alone: every request to the model tier")
     args = parser.parse_args(argv)
@@ -250,7 +254,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for model in args.model:
         name = f"templates + {model.name}" + (" + embedder" if args.embedder else "")
         with tempfile.TemporaryDirectory(prefix="agentd-judgment-") as scratch:
-            setup = ModelSetup(model, args.embedder, Path(scratch))
+            guard = None
+            if args.guard:
+                threshold, margin, max_tools = args.guard.split(",")
+                guard = GuardConfig(float(threshold), float(margin), int(max_tools))
+                name += f" (router {args.guard})"
+            setup = ModelSetup(model, args.embedder, Path(scratch), guard)
             try:
                 scores.append(judge(cases, templates, name, setup.plan, progress=True))
                 if args.no_templates:

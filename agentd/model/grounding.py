@@ -146,8 +146,12 @@ def _numbers_in(text: str) -> tuple[int, ...]:
 
 def durations_in(text: str) -> set[int]:
     """Seconds the request may mean: each number times a unit it names, and sums of two."""
-    tokens = words(text)
-    lowered = " ".join(tokens)
+    lowered = " ".join(words(text))
+    fixed = {s for phrase, s in FIXED_SECONDS.items() if re.search(rf"\b{phrase}\b", lowered)}
+    for phrase in FIXED_SECONDS:  # "half an hour" is not also "an hour"
+        lowered = re.sub(rf"\b{phrase}\b", " ", lowered)
+    text = lowered
+    tokens = lowered.split()
     units = {UNIT_SECONDS[t] for t in tokens if t in UNIT_SECONDS}
     for word in tokens:  # "10min", "5mins"
         match = re.fullmatch(r"\d+([a-z]+)", word)
@@ -157,7 +161,7 @@ def durations_in(text: str) -> set[int]:
     single = {n * u for n in numbers for u in units}
     if "and a half" in lowered or "and half" in lowered:
         single |= {n * u + u // 2 for n in numbers for u in units}
-    single |= {s for phrase, s in FIXED_SECONDS.items() if phrase in lowered}
+    single |= fixed
     return single | {a + b for a in single for b in single if a != b}
 
 
@@ -196,15 +200,20 @@ def _span_of(value: str, sources: Iterable[str]) -> bool:
 
 
 def ungrounded(step: PlannedStep, request: str, evidence: Evidence,
-               observations: Sequence[str] = ()) -> str | None:
-    """Why ``step`` is not grounded in ``request`` (and ``observations``), or None."""
+               observations: Sequence[str] = (),
+               earlier: Sequence[PlannedStep] = ()) -> str | None:
+    """Why ``step`` is not grounded in ``request`` (and ``observations``), or None.
+
+    ``earlier``: the steps already taken for this request, which account for their part
+    of it ("find the report" before "and throw it away").
+    """
     request_words = words(request)
     for name, value in step.args.items():
         problem = _arg_problem(step.tool, name, value, request, request_words, evidence,
                                observations, step.args)
         if problem:
             return f"{step.tool} {name}={value!r}: {problem}"
-    return _unexplained(step, request_words, evidence)
+    return _unexplained(step, request_words, evidence, earlier)
 
 
 def _arg_problem(tool: str, name: str, value: ArgValue, request: str,
@@ -244,7 +253,9 @@ def _arg_problem(tool: str, name: str, value: ArgValue, request: str,
         return "only filler words"
     if name not in FREE_TEXT and " ".join(words(value)) in evidence.choice_phrases:
         return "it is a setting, key, folder or kind, not a name"  # "pull up my documents"
-    if name not in FREE_TEXT:  # a name is not the command: "set alarm 7.15" is no label
+    if _span_of(value, observations) and not _span_of(value, [request]):
+        return None  # copied from a result (the policy engine treats it as untrusted)
+    if name not in FREE_TEXT | {"path"}:  # a name is not the command: "set alarm 7.15"
         command = (set(words(value)) & evidence.command_words.get(tool, frozenset())
                    - FUNCTION_WORDS)
         if command:
@@ -257,18 +268,24 @@ def _arg_problem(tool: str, name: str, value: ArgValue, request: str,
     return "not a span of the request"
 
 
-def _unexplained(step: PlannedStep, request_words: Sequence[str],
-                 evidence: Evidence) -> str | None:
-    """A word of the request that neither the step's arguments nor its tool account for."""
+def _unexplained(step: PlannedStep, request_words: Sequence[str], evidence: Evidence,
+                 earlier: Sequence[PlannedStep] = ()) -> str | None:
+    """A word of the request that neither the steps' arguments nor their tools account for."""
     covered: set[int] = set()
-    for value in step.args.values():
+    steps = [step, *earlier]
+    for value in (v for s in steps for v in s.args.values()):
         if isinstance(value, str) and not isinstance(value, bool):
             target = words(value)
             n = len(target)
             for i in range(len(request_words) - n + 1):
                 if n and list(request_words[i:i + n]) == target:
                     covered.update(range(i, i + n))
-    known = evidence.vocabulary.get(step.tool, frozenset())
+    digits = [re.sub(r"\D", "", v) for s in steps for v in s.args.values()
+              if isinstance(v, str)]
+    for i, word in enumerate(request_words):  # "555 0199" is the number "5550199"
+        if word.isdigit() and any(word in d for d in digits):
+            covered.add(i)
+    known = frozenset().union(*(evidence.vocabulary.get(s.tool, frozenset()) for s in steps))
     # A number the step does not use is not explained ("bump the volume up to 70" is no
     # volume key press); a step with a number, time or duration used it (checked above).
     uses_numbers = any((isinstance(v, int) and not isinstance(v, bool))
@@ -292,6 +309,7 @@ def _unexplained(step: PlannedStep, request_words: Sequence[str],
 MAX_SPAN_WORDS = {"to": 4, "label": 5, "app": 3, "target": 6, "query": 6, "path": 8}
 FREE_TEXT = frozenset({"text", "summary", "body"})
 EDGE_PUNCTUATION = ",.;:!?\"'“”‘’()"
+PHONE = re.compile(r"\+?\d[\d\s\-().]*\d")
 ALL_TIMES = tuple(f"{h:02d}:{m:02d}" for h in range(24) for m in range(60))
 
 
@@ -335,5 +353,8 @@ def candidates(spec: ToolSpec, request: str, evidence: Evidence) -> dict[str, tu
             else:
                 limit = None if arg.name in FREE_TEXT else MAX_SPAN_WORDS.get(arg.name, 6)
                 values += [s for s in spans(request, limit) if len(s) <= arg.max_length]
+                if arg.name == "to":  # a phone number as digits, as the templates give it
+                    values += [re.sub(r"[^\d+]", "", s) for s in spans(request, limit)
+                               if PHONE.fullmatch(s)]
         found[arg.name] = tuple(values)
     return found

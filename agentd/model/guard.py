@@ -27,7 +27,7 @@ from agentd.model.grammar import Allowed
 from agentd.model.grounding import Evidence, candidates, ungrounded
 from agentd.model.router import SentenceRouter
 from agentd.tools.registry import ToolSpec
-from agentd.understanding.plan import CANNOT_DO
+from agentd.understanding.plan import CANNOT_DO, PlannedStep
 from agentd.understanding.planner import FinalReply, Observation, PlannerAction
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,8 @@ class Guard:
         if history and not CHAINED.search(request):
             log.info("model step not asked for (one command, one step): %s", action)
             return done
-        problem = ungrounded(action, request, self.evidence,
-                             [obs.text for obs in history])
+        problem = ungrounded(action, request, self.evidence, [obs.text for obs in history],
+                             [PlannedStep(obs.tool, obs.args) for obs in history])
         if problem is not None:
             log.info("model step not grounded, not acting: %s", problem)
             return done

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,8 +27,13 @@ class SentenceRouter:
     """Scores tools by the nearest template sentence to a request."""
 
     def __init__(self, embedder: Embedder, sentences: Sequence[tuple[str, str]],
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None, skip_words: Sequence[str] = ()) -> None:
         self.embedder = embedder
+        # The templates' skip words ("could you", "please", "for me") carry no intent;
+        # left in, they pull a polite request away from every template sentence.
+        longest_first = sorted(skip_words, key=len, reverse=True)
+        self._skip = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in longest_first)
+                                + r")\b", re.IGNORECASE) if skip_words else None
         self.tools = [tool for tool, _ in sentences]
         self.sentences = [text for _, text in sentences]
         self.cache_dir = cache_dir
@@ -62,6 +68,8 @@ class SentenceRouter:
 
     def scores(self, request: str) -> list[tuple[str, float]]:
         """Every tool with its best cosine similarity to ``request``, best first."""
+        if self._skip is not None:
+            request = " ".join(self._skip.sub(" ", request).split()) or request
         sims = self.vectors() @ self.embedder.embed([request])[0]
         best: dict[str, float] = {}
         for tool, sim in zip(self.tools, sims.tolist(), strict=True):

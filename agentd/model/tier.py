@@ -15,7 +15,7 @@ from pathlib import Path
 from agentd.config import Settings
 from agentd.errors import ModelUnavailable
 from agentd.model.grounding import Evidence
-from agentd.model.guard import Guard
+from agentd.model.guard import Guard, GuardConfig
 from agentd.model.manager import ModelManager
 from agentd.model.planner import ModelPlanner, PlannerConfig
 from agentd.model.router import SentenceRouter
@@ -37,7 +37,8 @@ class InstalledModelTier:
 
     def __init__(self, store: ModelStore, tools: Sequence[ToolSpec], *, cache_dir: Path,
                  n_ctx: int, threads: Threads, idle_unload_s: float,
-                 config: PlannerConfig, language: str = "en") -> None:
+                 config: PlannerConfig, language: str = "en",
+                 guard_config: GuardConfig | None = None) -> None:
         self._store = store
         self._tools = tuple(tools)
         self._cache_dir = cache_dir
@@ -46,6 +47,7 @@ class InstalledModelTier:
         self._idle_unload_s = idle_unload_s
         self._config = config
         self._language = language
+        self._guard_config = guard_config
         self._planner: ModelPlanner | None = None
         self._model = ""
 
@@ -88,8 +90,8 @@ class InstalledModelTier:
         router = None
         if embedder is not None:
             router = SentenceRouter(embedder, sampling.sample_sentences(intents),
-                                    self._cache_dir)
-        return Guard(self._tools, evidence, router)
+                                    self._cache_dir, intents.skip_words)
+        return Guard(self._tools, evidence, router, self._guard_config)
 
     async def next_action(self, request: str, history: Sequence[Observation],
                           progress: ProgressCallback) -> PlannerAction:
@@ -101,8 +103,9 @@ class InstalledModelTier:
         self._planner, self._model = None, ""
 
 
-def model_tier(settings: Settings, tools: Sequence[ToolSpec]) -> InstalledModelTier:
-    """The tier from agentd's settings."""
+def model_tier(settings: Settings, tools: Sequence[ToolSpec],
+               guard_config: GuardConfig | None = None) -> InstalledModelTier:
+    """The tier from agentd's settings (``guard_config``: the benchmark's experiments)."""
     return InstalledModelTier(
         ModelStore(settings.models_dir), tools, cache_dir=settings.cache_dir / "prefix-cache",
         n_ctx=settings.model_context,
@@ -112,4 +115,4 @@ def model_tier(settings: Settings, tools: Sequence[ToolSpec]) -> InstalledModelT
         config=PlannerConfig(top_k_tools=settings.model_tools,
                              max_steps=settings.model_max_steps,
                              reply_chars=settings.model_reply_chars),
-        language=settings.language)
+        language=settings.language, guard_config=guard_config)
