@@ -170,7 +170,7 @@ def test_router_abstains_far_from_every_template(embedder_files: EmbedderFiles,
                     "book a table for two at 8", "play some jazz"):
         route = guard.route(request)
         assert route is not None and route.tools == (), (request, route)
-    route = guard.route("could you please make the screen brighter, to 80 percent")
+    route = guard.route("could you please switch the wifi off for me")
     assert route is not None and "settings.set" in route.tools
     assert len(list(tmp_path.glob("router-*.npy"))) == 1  # vectors kept for next start
     reply = guard.cannot(guard.route("switch the ringer to vibrate"))

@@ -4,12 +4,12 @@ A small local model picks a tool for almost anything (SmolLM2-135M never used th
 branch in 128 everyday requests, and turned 24 of 26 out-of-scope ones into actions).
 So the model does not decide *whether* to act, only *how*:
 
-1. Route (with the embedder): the request's nearest template sentences say which tool
-   it is about. Below ``threshold`` it is out of scope: an honest reply, no model call.
-   Otherwise only the routed tool(s) are offered; the model fills their arguments.
-2. Check (always): the proposed step must be grounded (``grounding.ungrounded``).
-   Without an embedder this is the only guard, so it is strict: every word of the
-   request must be accounted for by the step.
+1. Route: the request's nearest template sentences (by embedding; without an embedder,
+   by shared words) say which tool it is about. Below the threshold it is out of scope:
+   an honest reply, no model call. Otherwise only the routed tool(s) are offered, under
+   a grammar that admits only values the request grounds; the model fills the slots.
+2. Check: the proposed step must be grounded (``grounding.ungrounded``): every word of
+   the request accounted for by the step, every value said.
 3. A first-step ``{"reply": ...}`` from the model is not passed on (a small model's free
    text about the world is a guess); the user hears the honest "can't do that yet".
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from agentd.model.grammar import Allowed
 from agentd.model.grounding import Evidence, candidates, ungrounded
-from agentd.model.router import SentenceRouter
+from agentd.model.router import LexicalRouter, SentenceRouter
 from agentd.tools.registry import ToolSpec
 from agentd.understanding.plan import CANNOT_DO, PlannedStep
 from agentd.understanding.planner import FinalReply, Observation, PlannerAction
@@ -41,6 +41,7 @@ class GuardConfig:
     """Thresholds (calibrated on the dev half of eval/requests_en.yaml; docs/model.md)."""
 
     threshold: float = 0.70  # nearest template sentence below this: out of scope
+    lexical_threshold: float = 0.60  # the same, for the word-overlap router (no embedder)
     margin: float = 0.05  # tools within this of the best are offered too
     max_tools: int = 2
     nearby: float = 0.55  # above this, an out-of-scope reply names the nearest tool
@@ -57,7 +58,7 @@ class Guard:
     """Routes requests to tools and checks the model's steps before they run."""
 
     def __init__(self, specs: Sequence[ToolSpec], evidence: Evidence,
-                 router: SentenceRouter | None = None,
+                 router: SentenceRouter | LexicalRouter | None = None,
                  config: GuardConfig | None = None) -> None:
         self.specs = {s.name: s for s in specs}
         self.evidence = evidence
@@ -70,7 +71,8 @@ class Guard:
             return None
         scores = [(t, s) for t, s in self.router.scores(request) if t in self.specs]
         best, top = scores[0]
-        if top < self.config.threshold:
+        lexical = isinstance(self.router, LexicalRouter)
+        if top < (self.config.lexical_threshold if lexical else self.config.threshold):
             return Route((), best, top)
         tools = tuple(t for t, s in scores[: self.config.max_tools]
                       if s >= top - self.config.margin)

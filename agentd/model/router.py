@@ -76,3 +76,52 @@ class SentenceRouter:
             if sim > best.get(tool, -2.0):
                 best[tool] = sim
         return sorted(best.items(), key=lambda item: -item[1])
+
+
+class LexicalRouter:
+    """The router without an embedder: the same sampled sentences, compared by words.
+
+    Each sentence is a bag of words weighted by inverse document frequency (a word
+    every tool's templates use says little); a request is scored against each tool by
+    cosine similarity to its nearest sentence. Coarser than embeddings, so its threshold
+    is its own (``GuardConfig.lexical_threshold``).
+    """
+
+    def __init__(self, sentences: Sequence[tuple[str, str]], skip_words: Sequence[str] = ()
+                 ) -> None:
+        self.tools = [tool for tool, _ in sentences]
+        bags = [_bag(text) for _, text in sentences]
+        tools_with: dict[str, set[str]] = {}
+        for tool, bag in zip(self.tools, bags, strict=True):
+            for word in bag:
+                tools_with.setdefault(word, set()).add(tool)
+        n = len(set(self.tools))
+        self.idf = {w: float(np.log((1 + n) / (1 + len(t)))) + 1.0 for w, t in tools_with.items()}
+        self.vectors = [self._weigh(bag) for bag in bags]
+        longest_first = sorted(skip_words, key=len, reverse=True)
+        self._skip = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in longest_first)
+                                + r")\b", re.IGNORECASE) if skip_words else None
+
+    def _weigh(self, bag: set[str]) -> dict[str, float]:
+        weights = {w: self.idf.get(w, 0.0) for w in bag}
+        norm = float(np.sqrt(sum(v * v for v in weights.values()))) or 1.0
+        return {w: v / norm for w, v in weights.items()}
+
+    def scores(self, request: str) -> list[tuple[str, float]]:
+        if self._skip is not None:
+            request = self._skip.sub(" ", request)
+        # Words no template uses weigh as much as the rarest: "weather" must count.
+        bag = _bag(request)
+        rare = max(self.idf.values(), default=1.0)
+        weights = {w: self.idf.get(w, rare) for w in bag}
+        norm = float(np.sqrt(sum(v * v for v in weights.values()))) or 1.0
+        best: dict[str, float] = {}
+        for tool, vector in zip(self.tools, self.vectors, strict=True):
+            sim = sum(weights[w] * vector[w] for w in bag if w in vector) / norm
+            if sim > best.get(tool, -1.0):
+                best[tool] = sim
+        return sorted(best.items(), key=lambda item: -item[1])
+
+
+def _bag(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9']+", text.lower().replace("’", "'")))

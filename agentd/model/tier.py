@@ -18,7 +18,7 @@ from agentd.model.grounding import Evidence
 from agentd.model.guard import Guard, GuardConfig
 from agentd.model.manager import ModelManager
 from agentd.model.planner import ModelPlanner, PlannerConfig
-from agentd.model.router import SentenceRouter
+from agentd.model.router import LexicalRouter, SentenceRouter
 from agentd.model.runtime import Threads
 from agentd.model.store import ModelStore
 from agentd.model.toolrag import Embedder, ToolRanker
@@ -78,8 +78,8 @@ class InstalledModelTier:
         embedder = Embedder(self._store.embedder_path)
         problem = embedder.problem()
         if problem is not None:
-            log.info("no ToolRAG (every tool enters the prompt) and no router (only the "
-                     "strict grounding checks guard the model): %s", problem)
+            log.info("no ToolRAG (every tool enters the prompt); the router compares words, "
+                     "not meanings: %s", problem)
             return None
         return embedder
 
@@ -87,10 +87,10 @@ class InstalledModelTier:
         """The guard from the sentence templates: router (with an embedder) and checks."""
         intents = load_intents(self._language)
         evidence = Evidence.from_intents(intents, self._tools)
-        router = None
+        sentences = sampling.sample_sentences(intents)
+        router: SentenceRouter | LexicalRouter = LexicalRouter(sentences, intents.skip_words)
         if embedder is not None:
-            router = SentenceRouter(embedder, sampling.sample_sentences(intents),
-                                    self._cache_dir, intents.skip_words)
+            router = SentenceRouter(embedder, sentences, self._cache_dir, intents.skip_words)
         return Guard(self._tools, evidence, router, self._guard_config)
 
     async def next_action(self, request: str, history: Sequence[Observation],
