@@ -14,6 +14,7 @@ Import the fixtures in a test module: ``from fixtures_model import tiny_gguf``
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -60,7 +61,8 @@ def embedder_files() -> EmbedderFiles:
 @pytest.fixture(scope="session")
 def smollm2() -> Path:
     result = subprocess.run([str(SCRIPTS / "fetch-smollm2.sh")], capture_output=True,
-                            text=True, timeout=900)
+                            text=True, timeout=900,
+                            env={**os.environ, "PYTHON": sys.executable})
     if result.returncode != 0:
         pytest.fail(f"scripts/fetch-smollm2.sh failed:\n{result.stderr[-3000:]}")
     return Path(result.stdout.strip().splitlines()[-1])
