@@ -109,6 +109,9 @@ def test_candidates_are_what_the_request_says(evidence: Evidence) -> None:
     assert 1200 in candidates(SPECS["timer.start"], "timer for 20 minutes",
                               evidence)["duration_s"]
     assert durations_in("half an hour") == {1800}
+    assert candidates(SPECS["call.dial"], "dial 0123 456 789", evidence)["to"] == (
+        "dial", "dial 0123", "dial 0123 456", "dial 0123 456 789", "0123", "0123456",
+        "0123456789", "456", "456789", "789")
     assert spans("toss screenshot.png in the bin, please", 2) == [
         "toss", "toss screenshot.png", "screenshot.png", "screenshot.png in", "in",
         "in the", "the bin", "bin", "bin, please"]
@@ -157,6 +160,12 @@ def test_step_rules(evidence: Evidence) -> None:
     # A chained request may take its next step.
     chained = step("settings.set", setting="bluetooth", value=True)
     assert guard.check("turn off wifi and bluetooth on", [done], chained) == chained
+    # A question changes nothing.
+    torch_on = step("settings.set", setting="flashlight", value=True)
+    assert guard.check("is the flashlight on", [], torch_on) == FinalReply(CANNOT_DO)
+    assert guard.check("turn the flashlight on", [], torch_on) == torch_on
+    read = step("settings.get", setting="flashlight")
+    assert guard.check("is the flashlight on", [], read) == read
 
 
 @pytest.mark.slow

@@ -352,9 +352,10 @@ def candidates(spec: ToolSpec, request: str, evidence: Evidence) -> dict[str, tu
                 values += [f"{n}h" for n in numbers if 0 < n <= 72]
             else:
                 limit = None if arg.name in FREE_TEXT else MAX_SPAN_WORDS.get(arg.name, 6)
-                values += [s for s in spans(request, limit) if len(s) <= arg.max_length]
+                texts = [s for s in spans(request, limit) if len(s) <= arg.max_length]
                 if arg.name == "to":  # a phone number as digits, as the templates give it
-                    values += [re.sub(r"[^\d+]", "", s) for s in spans(request, limit)
-                               if PHONE.fullmatch(s)]
+                    texts = [re.sub(r"[^\d+]", "", s) if PHONE.fullmatch(s) else s
+                             for s in texts]
+                values += list(dict.fromkeys(texts))
         found[arg.name] = tuple(values)
     return found

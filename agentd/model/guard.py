@@ -26,13 +26,17 @@ from dataclasses import dataclass
 from agentd.model.grammar import Allowed
 from agentd.model.grounding import Evidence, candidates, ungrounded
 from agentd.model.router import LexicalRouter, SentenceRouter
-from agentd.tools.registry import ToolSpec
+from agentd.tools.registry import Risk, ToolSpec
 from agentd.understanding.plan import CANNOT_DO, PlannedStep
 from agentd.understanding.planner import FinalReply, Observation, PlannerAction
 
 log = logging.getLogger(__name__)
 # A request that chains commands ("find the report and send it to mom") may take several
 # steps; any other request takes one, whatever the model proposes next.
+# How a question starts, once the templates' skip words are gone ("could you", "please").
+QUESTION_START = re.compile(
+    r"(?:(?:hey|ok|okay|um|uh|so|and)\W+)*(?:is|are|am|was|were|do|does|did|has|have|had"
+    r"|what|what's|whats|which|how|how's|where|where's|when|why|who)\b")
 CHAINED = re.compile(r"\b(?:and|then|also|after|afterwards|plus)\b|[,;]", re.IGNORECASE)
 
 
@@ -110,12 +114,22 @@ class Guard:
         if history and not CHAINED.search(request):
             log.info("model step not asked for (one command, one step): %s", action)
             return done
+        spec = self.specs.get(action.tool)
+        if spec is not None and spec.risk is not Risk.READ and is_question(request):
+            log.info("a question changes nothing, not acting: %s", action)
+            return done  # "is the flashlight on" is no reason to switch it on
         problem = ungrounded(action, request, self.evidence, [obs.text for obs in history],
                              [PlannedStep(obs.tool, obs.args) for obs in history])
         if problem is not None:
             log.info("model step not grounded, not acting: %s", problem)
             return done
         return action
+
+
+def is_question(request: str) -> bool:
+    """True for a request phrased as a question ("is wifi on", "what's my volume")."""
+    first = QUESTION_START.match(request.strip().lower())
+    return first is not None
 
 
 def offered(specs: Sequence[ToolSpec], route: Route | None,
