@@ -242,8 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--show", default="wrong",
                         help="comma-separated verdicts to list (exact,abstained,wrong)")
     parser.add_argument("--json", action="store_true", help="print one JSON line per setup")
-    parser.add_argument("--guard", metavar="THRESHOLD,MARGIN,MAX_TOOLS",
-                        help="router settings to try instead of the defaults (calibration)")
+    parser.add_argument("--guard", metavar="THRESHOLD,MARGIN,MAX_TOOLS[,no-narrowing]",
+                        help="guard settings to try instead of the defaults (calibration)")
     parser.add_argument("--no-templates", action="store_true",
                         help="also run each model alone: every request to the model tier")
     args = parser.parse_args(argv)
@@ -256,8 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="agentd-judgment-") as scratch:
             guard = None
             if args.guard:
-                threshold, margin, max_tools = args.guard.split(",")
-                guard = GuardConfig(float(threshold), float(margin), int(max_tools))
+                threshold, margin, max_tools, *rest = args.guard.split(",")
+                guard = GuardConfig(float(threshold), float(margin), int(max_tools),
+                                    narrow="no-narrowing" not in rest)
                 name += f" (router {args.guard})"
             setup = ModelSetup(model, args.embedder, Path(scratch), guard)
             try:

@@ -49,6 +49,7 @@ class GuardConfig:
     margin: float = 0.05  # tools within this of the best are offered too
     max_tools: int = 2
     nearby: float = 0.55  # above this, an out-of-scope reply names the nearest tool
+    narrow: bool = True  # the grammar admits only grounded values (off: checks only)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class Guard:
         Later steps may use what earlier results said (a path that ``files.find``
         found), so they are checked after decoding, not narrowed before.
         """
-        if history:
+        if history or not self.config.narrow:
             return None
         return {(spec.name, name): values for spec in specs
                 for name, values in candidates(spec, request, self.evidence).items()}
