@@ -257,7 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             guard = None
             if args.guard:
                 threshold, margin, max_tools, *rest = args.guard.split(",")
-                guard = GuardConfig(float(threshold), float(margin), int(max_tools),
+                guard = GuardConfig(threshold=float(threshold), margin=float(margin),
+                                    max_tools=int(max_tools),
                                     narrow="no-narrowing" not in rest)
                 name += f" (router {args.guard})"
             setup = ModelSetup(model, args.embedder, Path(scratch), guard)
