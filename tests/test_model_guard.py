@@ -62,6 +62,8 @@ NOT_GROUNDED = [
     ("put a timer on for 20 minutes", step("timer.cancel", label="20 minutes")),
     ("text mom hi", step("sms.send", to="555 0100", text="hi")),
     ("call 555 0199", step("call.dial", to="5550100")),
+    ("notify me that the laundry is done",
+     step("notifications.send", summary="the laundry is done", body="the laundry is done")),
     ("drop a line to mike saying hi", step("sms.send", to="mike", text="hi")),  # "line"?
 ]
 GROUNDED = [
@@ -160,6 +162,11 @@ def test_step_rules(evidence: Evidence) -> None:
     # A chained request may take its next step.
     chained = step("settings.set", setting="bluetooth", value=True)
     assert guard.check("turn off wifi and bluetooth on", [done], chained) == chained
+    # Commands are planned in the order said: the first step comes from the first one.
+    dnd = step("settings.set", setting="do_not_disturb", value=True)
+    assert guard.check("mute the phone and turn on do not disturb", [], dnd) == FinalReply(
+        CANNOT_DO)
+    assert guard.check("turn on do not disturb and mute the phone", [], dnd) == dnd
     # A question changes nothing.
     torch_on = step("settings.set", setting="flashlight", value=True)
     assert guard.check("is the flashlight on", [], torch_on) == FinalReply(CANNOT_DO)

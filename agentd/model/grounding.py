@@ -208,6 +208,12 @@ def ungrounded(step: PlannedStep, request: str, evidence: Evidence,
     of it ("find the report" before "and throw it away").
     """
     request_words = words(request)
+    texts = [(n, words(v)) for n, v in step.args.items() if isinstance(v, str)]
+    for i, (name, said) in enumerate(texts):  # each thing said fills one argument
+        for other, other_said in texts[i + 1:]:
+            if said and other_said and (_phrase_in(" ".join(said), other_said)
+                                        or _phrase_in(" ".join(other_said), said)):
+                return f"{step.tool}: {name} and {other} hold the same words"
     for name, value in step.args.items():
         problem = _arg_problem(step.tool, name, value, request, request_words, evidence,
                                observations, step.args)

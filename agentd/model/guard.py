@@ -119,7 +119,11 @@ class Guard:
         if spec is not None and spec.risk is not Risk.READ and is_question(request):
             log.info("a question changes nothing, not acting: %s", action)
             return done  # "is the flashlight on" is no reason to switch it on
-        problem = ungrounded(action, request, self.evidence, [obs.text for obs in history],
+        # Several commands are planned in the order they were said: the first step must
+        # come from the first one ("mute the phone and turn on dnd" is not dnd alone).
+        said = request if history else CHAINED.split(request)[0]
+        problem = ungrounded(action, said or request, self.evidence,
+                             [obs.text for obs in history],
                              [PlannedStep(obs.tool, obs.args) for obs in history])
         if problem is not None:
             log.info("model step not grounded, not acting: %s", problem)
