@@ -115,4 +115,6 @@ def model_tier(settings: Settings, tools: Sequence[ToolSpec],
         config=PlannerConfig(top_k_tools=settings.model_tools,
                              max_steps=settings.model_max_steps,
                              reply_chars=settings.model_reply_chars),
-        language=settings.language, guard_config=guard_config)
+        language=settings.language,
+        guard_config=guard_config or GuardConfig(max_tools=min(GuardConfig.max_tools,
+                                                               settings.model_tools)))
