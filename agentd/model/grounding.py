@@ -316,7 +316,14 @@ MAX_SPAN_WORDS = {"to": 4, "label": 5, "app": 3, "target": 6, "query": 6, "path"
 FREE_TEXT = frozenset({"text", "summary", "body"})
 EDGE_PUNCTUATION = ",.;:!?\"'“”‘’()"
 PHONE = re.compile(r"\+?\d[\d\s\-().]*\d")
-ALL_TIMES = tuple(f"{h:02d}:{m:02d}" for h in range(24) for m in range(60))
+
+
+def _times_near(request: str) -> list[str]:
+    """The times of day the request's numbers could spell (``time_grounded`` decides)."""
+    said = numbers_in(request)
+    hours = {h % 24 for n in said if n <= 24 for h in (n, n + 12, n - 1, n + 11)} | {0, 12}
+    minutes = {0, 15, 30, 45} | {n for n in said if n < 60}
+    return [f"{h:02d}:{m:02d}" for h in sorted(hours) for m in sorted(minutes)]
 
 
 def spans(request: str, max_words: int | None = None) -> list[str]:
@@ -352,7 +359,7 @@ def candidates(spec: ToolSpec, request: str, evidence: Evidence) -> dict[str, tu
                 values += [c for c in arg.choices if any(
                     _phrase_in(p, said) for p in evidence.synonyms.get(c, {c.replace("_", " ")}))]
             elif arg.name == "time":
-                values += [t for t in ALL_TIMES if time_grounded(t, request)]
+                values += [t for t in _times_near(request) if time_grounded(t, request)]
             elif arg.name == "since":
                 values += [w for w in ("today", "yesterday") if w in said]
                 values += [f"{n}h" for n in numbers if 0 < n <= 72]
