@@ -111,6 +111,8 @@ def test_candidates_are_what_the_request_says(evidence: Evidence) -> None:
     assert 1200 in candidates(SPECS["timer.start"], "timer for 20 minutes",
                               evidence)["duration_s"]
     assert durations_in("half an hour") == {1800}
+    assert "sister" in candidates(SPECS["call.dial"], "ring my sister", evidence)["to"]
+    assert "my sister" not in candidates(SPECS["call.dial"], "ring my sister", evidence)["to"]
     assert candidates(SPECS["call.dial"], "dial 0123 456 789", evidence)["to"] == (
         "dial", "dial 0123", "dial 0123 456", "dial 0123 456 789", "0123", "0123456",
         "0123456789", "456", "456789", "789")
@@ -161,12 +163,18 @@ def test_step_rules(evidence: Evidence) -> None:
     assert guard.check("turn off wifi", [done], extra) == FinalReply("Wifi is off.")
     # A chained request may take its next step.
     chained = step("settings.set", setting="bluetooth", value=True)
-    assert guard.check("turn off wifi and bluetooth on", [done], chained) == chained
-    # Commands are planned in the order said: the first step comes from the first one.
+    assert guard.check("turn off wifi and then turn that bluetooth on", [done],
+                       chained) == chained
+    # Independent commands are all or nothing (the templates' job); a chain whose later
+    # command needs an earlier result is the model's, planned in the order said.
     dnd = step("settings.set", setting="do_not_disturb", value=True)
-    assert guard.check("mute the phone and turn on do not disturb", [], dnd) == FinalReply(
+    assert guard.check("turn on do not disturb and mute the phone", [], dnd) == FinalReply(
         CANNOT_DO)
-    assert guard.check("turn on do not disturb and mute the phone", [], dnd) == dnd
+    find = step("files.find", query="report")
+    assert guard.check("find the report and throw it away", [], find) == find
+    trash = step("files.trash", path="report.pdf")
+    assert guard.check("find the report and throw it away", [], trash) == FinalReply(
+        CANNOT_DO)
     # A question changes nothing.
     torch_on = step("settings.set", setting="flashlight", value=True)
     assert guard.check("is the flashlight on", [], torch_on) == FinalReply(CANNOT_DO)

@@ -315,6 +315,8 @@ def _unexplained(step: PlannedStep, request_words: Sequence[str], evidence: Evid
 MAX_SPAN_WORDS = {"to": 4, "label": 5, "app": 3, "target": 6, "query": 6, "path": 8}
 FREE_TEXT = frozenset({"text", "summary", "body"})
 EDGE_PUNCTUATION = ",.;:!?\"'“”‘’()"
+LEADING_DETERMINERS = re.compile(r"^(?:(?:the|my|a|an|your|this|that|some|all)\s+)+",
+                                 re.IGNORECASE)
 PHONE = re.compile(r"\+?\d[\d\s\-().]*\d")
 
 
@@ -366,6 +368,8 @@ def candidates(spec: ToolSpec, request: str, evidence: Evidence) -> dict[str, tu
             else:
                 limit = None if arg.name in FREE_TEXT else MAX_SPAN_WORDS.get(arg.name, 6)
                 texts = [s for s in spans(request, limit) if len(s) <= arg.max_length]
+                if arg.name not in FREE_TEXT:  # "my sister" is "sister", as in the templates
+                    texts = [LEADING_DETERMINERS.sub("", s) or s for s in texts]
                 if arg.name == "to":  # a phone number as digits, as the templates give it
                     texts = [re.sub(r"[^\d+]", "", s) if PHONE.fullmatch(s) else s
                              for s in texts]

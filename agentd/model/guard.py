@@ -33,6 +33,8 @@ from agentd.understanding.planner import FinalReply, Observation, PlannerAction
 log = logging.getLogger(__name__)
 # A request that chains commands ("find the report and send it to mom") may take several
 # steps; any other request takes one, whatever the model proposes next.
+# A later command that refers back to an earlier one's result.
+REFERS_BACK = re.compile(r"\b(?:it|them|that|this|those|these|one|ones)\b", re.IGNORECASE)
 # How a question starts, once the templates' skip words are gone ("could you", "please").
 QUESTION_START = re.compile(
     r"(?:(?:hey|ok|okay|um|uh|so|and)\W+)*(?:is|are|am|was|were|do|does|did|has|have|had"
@@ -119,9 +121,18 @@ class Guard:
         if spec is not None and spec.risk is not Risk.READ and is_question(request):
             log.info("a question changes nothing, not acting: %s", action)
             return done  # "is the flashlight on" is no reason to switch it on
+        clauses = [c for c in CHAINED.split(request) if c.strip()]
+        if not history and len(clauses) > 1 and not any(
+                REFERS_BACK.search(c) for c in clauses[1:]):
+            # Independent commands ("take a screenshot then open the camera") are all or
+            # nothing, as in the template tier: it had them, or one is not understood. The
+            # model plans chains whose later steps need an earlier result ("find the
+            # report and send it to mom"), where nothing else can.
+            log.info("independent commands the templates did not understand, not acting")
+            return done
         # Several commands are planned in the order they were said: the first step must
         # come from the first one ("mute the phone and turn on dnd" is not dnd alone).
-        said = request if history else CHAINED.split(request)[0]
+        said = request if history else clauses[0] if clauses else request
         problem = ungrounded(action, said or request, self.evidence,
                              [obs.text for obs in history],
                              [PlannedStep(obs.tool, obs.args) for obs in history])
