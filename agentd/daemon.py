@@ -92,10 +92,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                                       planner, settings.model_max_steps)
         bus = await connect_session_bus()
         await adapters.start(bus)
-        service = AgentService(bus, journal, registry, grants, audit, settings.exported_tasks)
+        service = AgentService(bus, journal, registry, grants, audit, settings.exported_tasks,
+                               settings.max_audio_reads_per_caller)
         scheduler = Scheduler(journal, lambda t, late: announce_timer(bus, service, t, late))
         channels = [NotificationConfirmations(bus)] if settings.confirm_by_notification else []
-        executor = StepExecutor(journal, registry, scheduler, PolicyEngine(grants), audit,
+        executor = StepExecutor(journal, registry, scheduler, PolicyEngine(grants, registry), audit,
                                 service, channels, settings.confirmation_timeout_s)
         runner = TaskRunner(settings, journal, registry, understanding, executor, service)
         service.runner = runner

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
 import re
+import select
+import subprocess
+import termios
+import time
 from typing import Any
 
-from conftest import Bus, wait_for
+from conftest import AGENTCTL, Bus, wait_for
 
 AGENT_PATH = "/io/agentd/Agent1"
 FINAL = {"done", "failed", "cancelled", "interrupted"}
@@ -72,3 +79,50 @@ def raw_call(bus: Bus, member: str, signature: str, body: list[Any],
         return "", text
 
     return asyncio.run(call())
+
+
+def _controlling_terminal() -> None:
+    """In the child: a new session whose controlling terminal is stdin (the pty)."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def run_in_terminal(bus: Bus, argv: list[str], answer: bytes = b"",
+                    prompt: bytes = b"", timeout: float = 20) -> tuple[int, bytes]:
+    """Run ``argv`` as a user at a terminal would: a pty that is its controlling terminal.
+
+    Typing ``answer`` once ``prompt`` shows. Returns (exit status, everything shown)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, env=bus.env, stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True, preexec_fn=_controlling_terminal)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    answered = not answer
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if not answered and prompt in seen:
+            os.write(master, answer)
+            answered = True
+        if proc.poll() is not None and not ready:
+            break
+    proc.wait(timeout=10)
+    os.close(master)
+    return proc.returncode, seen
+
+
+def answer_in_terminal(bus: Bus, path_or_id: str, command: str = "confirm") -> str:
+    """The user answers a waiting task with ``agentctl confirm|deny|cancel ID`` at a
+    terminal (the only way, besides agentd's notification, that Allow is accepted)."""
+    task_id = path_or_id.rsplit("/", 1)[-1]
+    code, seen = run_in_terminal(bus, [AGENTCTL, command, task_id])
+    text = seen.decode(errors="replace").strip()
+    assert code == 0, text
+    return text

@@ -119,20 +119,27 @@ class AgentInterface(_NamedArgs):
         return [to_vardict(entry) for entry in await self._service.describe_tools()]
 
     @dbus_method(name="ListTasks")
-    def list_tasks(self) -> DBusPathList:
-        return self._service.task_paths()
+    @named_errors
+    async def list_tasks(self) -> DBusPathList:
+        """The caller's own tasks; every task for the user's agentctl."""
+        return self._service.task_paths(await self._service.current_caller())
 
     @dbus_method(name="ListGrants")
-    def list_grants(self) -> DBusDictList:
+    @named_errors
+    async def list_grants(self) -> DBusDictList:
+        await self._service.require_agentctl("the list of grants")
         return [to_vardict(g.to_json()) for g in self._service.grants.list()]
 
     @dbus_method(name="RevokeGrant")
     @named_errors
-    def revoke_grant(self, tool: DBusStr, program: DBusStr) -> DBusUInt32:
+    async def revoke_grant(self, tool: DBusStr, program: DBusStr) -> DBusUInt32:
+        await self._service.require_agentctl("revoking a grant")
         return self._service.grants.revoke(tool[:MAX_NAME], program[:MAX_PATH])
 
     @dbus_method(name="ReadLog")
-    def read_log(self, since: DBusDouble, limit: DBusUInt32) -> DBusDictList:
+    @named_errors
+    async def read_log(self, since: DBusDouble, limit: DBusUInt32) -> DBusDictList:
+        await self._service.require_agentctl("the audit log")
         entries = self._service.audit.entries(since, min(limit, MAX_LOG_ENTRIES))
         return [to_vardict(audit_json(e.to_json())) for e in entries]
 
@@ -205,8 +212,8 @@ class TaskInterface(_NamedArgs):
         await self._answer(Decision.CANCEL)
 
     async def _answer(self, decision: Decision) -> None:
-        caller = await self._service.current_caller()
-        self._service.answer(self.task, decision, caller)
+        answer = await self._service.authorize(self.task, decision)
+        self._service.answer(self.task, answer)
 
     @dbus_property(name="Id", access=PropertyAccess.READ)
     def id(self) -> DBusUInt64:
@@ -253,9 +260,19 @@ class TaskInterface(_NamedArgs):
             tuple[str, str], DBusSignature("ss")]:
         return (state, reply)
 
-    def changed(self) -> None:
-        self.emit_properties_changed({"State": str(self.task.state), "Reply": self.task.reply,
-                                      "Tier": self.task.tier, "Steps": self.steps})
+    # The signals above are declared for introspection; agentd sends them only to the
+    # task's owner (``AgentService``), never as broadcasts: they carry what a task read.
+
+    def values(self) -> dict[str, Variant]:
+        """Every property as a Variant (for a Get from agentctl, and PropertiesChanged)."""
+        return {"Id": Variant("t", self.id), "Request": Variant("s", self.request),
+                "State": Variant("s", self.state), "Reply": Variant("s", self.reply),
+                "Tier": Variant("s", self.tier), "Created": Variant("d", self.created),
+                "Caller": Variant("a{sv}", self.caller), "Steps": Variant("aa{sv}", self.steps)}
+
+    def changed_values(self) -> dict[str, Variant]:
+        values = self.values()
+        return {name: values[name] for name in ("State", "Reply", "Tier", "Steps")}
 
 
 def audit_json(entry: dict[str, Any]) -> dict[str, Any]:

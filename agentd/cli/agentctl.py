@@ -140,7 +140,10 @@ async def _follow(client: AgentClient, path: str, quiet: bool) -> dict[str, Any]
                 choices["a"] = "AllowAlways"
             if sys.stdin.isatty():
                 keys = "y/N/a (always)" if "a" in choices else "y/N"
-                prompt = asyncio.ensure_future(_prompt(f"Allow: {question} [{keys}]", choices))
+                first, *notes = question.split("\n")  # the step, then why and what "a" does
+                for note in notes:
+                    _note(note)
+                prompt = asyncio.ensure_future(_prompt(f"Allow: {first} [{keys}]", choices))
             else:
                 _note(f"Needs your confirmation: {question}\n  agentctl confirm {task_id}   "
                       f"or   agentctl deny {task_id}")
@@ -232,6 +235,7 @@ async def cmd_ask(client: AgentClient, args: argparse.Namespace) -> int:
 
         return await _ask_spoken(client, open_audio(args.audio), options, args)
     if args.batch is not None:
+        options["batch"] = True  # unattended: no grant may act for it
         worst = EXIT_OK
         with open(args.batch, encoding="utf-8") if args.batch != "-" else sys.stdin as lines:
             for line in lines:

@@ -242,7 +242,9 @@ class Journal:
         steps = [self._step_from_row(r) for r in self._db.execute(
             "SELECT * FROM steps WHERE task_id=? ORDER BY idx", (task_id,))]
         return TaskRecord(id=task_id, request=request, state=TaskState(state), created=created,
-                          updated=updated, caller=Caller(caller_name, uid, pid, exe, program),
+                          updated=updated, caller=Caller(caller_name, uid, pid, exe, program,
+                                                         program.partition(":")[0]
+                                                         if ":" in program else ""),
                           options=json.loads(options), tier=tier, reply=reply, steps=steps,
                           taint=json.loads(taint))
 
