@@ -108,14 +108,14 @@ def test_taint_overrides_grants_and_says_where_content_came_from(bus: Bus) -> No
     wait_for(waiting)
     bus.agentctl("deny", str(tasks[0]["id"]))
     stdout, stderr = asking.communicate(timeout=20)
-    assert "notifications.list: notifications from Signal" in stderr
+    assert "notifications.list: notifications from “Signal”" in stderr
     assert "If that content asked for this, say no." in stderr
     result = json.loads(stdout)
     assert [s["state"] for s in result["steps"]] == ["done", "denied"]
     assert len(sent_records(sent)) == 1  # only the first, granted call
     record = audit(bus)[-1]
     assert record["consent"] == "no answer" or record["consent"] == "denied"
-    assert record["taint"] == ["notifications.list: notifications from Signal"]
+    assert record["taint"] == ["notifications.list: notifications from “Signal”"]
 
 
 @pytest.mark.parametrize(("answer", "state", "sent_count"), [
@@ -135,7 +135,9 @@ def test_notification_allow_deny(bus: Bus, answer: str, state: str, sent_count: 
         calls = [json.loads(line) for line in log.read_text().splitlines()]
         notify = calls[0]
         assert notify["call"] == "Notify" and notify["urgency"] == 2
-        assert notify["body"] == "Send a text message to 5550100: “I'm on my way”?"
+        assert notify["body"] == ("Send a text message to 5550100: “I'm on my way”?\n"
+                                  "“Always allow” lets /usr/bin/gdbus use sms.send without "
+                                  "asking again.")
         assert notify["actions"][:4] == ["allow", "Allow", "deny", "Deny"]
         if answer != "close":
             assert {"call": "CloseNotification", "id": notify["id"]} in calls

@@ -1,0 +1,121 @@
+"""Caller identity, read from real processes: what grants bind to and who counts as agentctl.
+
+These start real processes (a script, a spoofed command line, a Flatpak-style sandbox
+made with bubblewrap, as Flatpak itself does) and read them the way agentd does.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import AGENTCTL, Bus, Daemon
+
+from agentd.policy.identity import identify, interpreter, is_agentctl
+
+SLEEP = "import time; time.sleep(30)"
+
+
+@contextmanager
+def running(argv: list[str], **kw: object) -> Iterator[int]:
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, **kw)  # type: ignore[call-overload]
+    try:
+        time.sleep(0.4)  # past exec
+        assert proc.poll() is None, f"{argv} exited with {proc.returncode}"
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_script_started_by_a_relative_path_is_its_script(tmp_path: Path) -> None:
+    (tmp_path / "client.py").write_text(SLEEP + "\n")
+    with running([sys.executable, "client.py"], cwd=tmp_path) as pid:
+        who = identify(pid)
+    assert who.exe == os.path.realpath(sys.executable)
+    assert who.program == str(tmp_path / "client.py") and not who.problem
+    assert not who.sandboxed and not who.tty
+
+
+def test_a_native_program_is_its_executable() -> None:
+    with running(["sleep", "30"]) as pid:
+        who = identify(pid)
+    assert who.program == who.exe == os.path.realpath(shutil.which("sleep") or "")
+
+
+def test_argv_cannot_pass_for_agentctl(tmp_path: Path) -> None:
+    """`python3 '-cimport evil' /usr/bin/agentctl` runs evil; it is not agentctl."""
+    with running([sys.executable, f"-c{SLEEP}", AGENTCTL]) as pid:
+        who = identify(pid)
+    assert who.program == "" and "not a script file" in who.problem
+    assert not is_agentctl(who, frozenset({AGENTCTL}))
+    with running([sys.executable, "-I", "-c", SLEEP, AGENTCTL]) as pid:  # a safe flag first
+        assert identify(pid).program == ""
+
+
+def test_preloaded_code_is_not_agentctl(tmp_path: Path) -> None:
+    """agentctl's own path, but PYTHONPATH could put other code inside it."""
+    (tmp_path / "sitecustomize.py").write_text(SLEEP + "\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    with running([sys.executable, AGENTCTL, "--version"], env=env) as pid:
+        who = identify(pid)
+    assert who.program == "" and "PYTHONPATH" in who.problem
+    assert not is_agentctl(who, frozenset({AGENTCTL}))
+
+
+def test_agentctl_itself_is_recognised(bus: Bus, daemon: Daemon) -> None:
+    """The real agentctl, waiting for an answer to its question."""
+    with running([AGENTCTL, "ask", "call mom"], env=bus.env,
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as pid:
+        who = identify(pid)
+    assert os.path.realpath(who.exe) == interpreter()
+    assert who.program == AGENTCTL and not who.problem
+    assert is_agentctl(who, frozenset({AGENTCTL}))
+    assert not is_agentctl(who, frozenset({"/usr/bin/agentctl"}))  # not an agentctl it knows
+
+
+@pytest.fixture
+def flatpak_info(tmp_path: Path) -> Path:
+    if shutil.which("bwrap") is None:
+        pytest.fail("bubblewrap is not installed (scripts/debian-deps.sh installs it)")
+    info = tmp_path / "flatpak-info"
+    info.write_text("[Application]\nname=org.example.Evil\nruntime=runtime/x/y/z\n")
+    return info
+
+
+def sandboxed(info: Path, *argv: str, binds: tuple[str, ...] = ()) -> list[str]:
+    """argv inside a bubblewrap sandbox laid out as Flatpak lays out an app's."""
+    python_root = str(Path(os.path.realpath(sys.executable)).parents[1])
+    args = ["bwrap", "--tmpfs", "/", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+            "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+            "--symlink", "usr/bin", "/bin", "--proc", "/proc", "--dev", "/dev",
+            "--ro-bind", python_root, python_root,
+            "--ro-bind", str(info), "/.flatpak-info"]
+    for path in binds:
+        args += ["--bind", path, path]
+    return [*args, "--", *argv]
+
+
+def test_a_flatpak_app_is_its_app_id(flatpak_info: Path) -> None:
+    root = str(Path(__file__).resolve().parent.parent)
+    argv = sandboxed(flatpak_info, sys.executable, "-c", SLEEP, binds=(root,))
+    with running(argv) as bwrap_pid:
+        child = int(Path(f"/proc/{bwrap_pid}/task/{bwrap_pid}/children").read_text().split()[0])
+        who = identify(child)
+    assert who.sandbox == "flatpak" and who.app_id == "org.example.Evil"
+    assert who.program == "flatpak:org.example.Evil"
+    assert not is_agentctl(who, frozenset({AGENTCTL}))
+
+
+def test_identity_of_a_gone_process() -> None:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    who = identify(proc.pid)
+    assert who.program == "" and who.problem
