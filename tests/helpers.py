@@ -118,11 +118,12 @@ def run_in_terminal(bus: Bus, argv: list[str], answer: bytes = b"",
     return proc.returncode, seen
 
 
-def answer_in_terminal(bus: Bus, path_or_id: str, command: str = "confirm") -> str:
+def answer_in_terminal(bus: Bus, path_or_id: str, command: str = "confirm",
+                       *flags: str) -> str:
     """The user answers a waiting task with ``agentctl confirm|deny|cancel ID`` at a
     terminal (the only way, besides agentd's notification, that Allow is accepted)."""
     task_id = path_or_id.rsplit("/", 1)[-1]
-    code, seen = run_in_terminal(bus, [AGENTCTL, command, task_id])
+    code, seen = run_in_terminal(bus, [AGENTCTL, command, *flags, task_id])
     text = seen.decode(errors="replace").strip()
     assert code == 0, text
     return text

@@ -314,9 +314,12 @@ async def cmd_task(client: AgentClient, args: argparse.Namespace) -> int:
 
 async def cmd_answer(client: AgentClient, args: argparse.Namespace) -> int:
     member = {"confirm": "Confirm", "deny": "Deny", "cancel": "Cancel"}[args.command]
+    if getattr(args, "always", False):
+        member = "AllowAlways"
     await client.call(_parse_task_id(args.id), TASK_IFACE, member)
     if not args.json:
-        print({"Confirm": "Confirmed.", "Deny": "Denied.", "Cancel": "Cancelled."}[member])
+        print({"Confirm": "Confirmed.", "AllowAlways": "Confirmed, and allowed from now on.",
+               "Deny": "Denied.", "Cancel": "Cancelled."}[member])
     return EXIT_OK
 
 
@@ -445,6 +448,13 @@ def build_parser() -> argparse.ArgumentParser:
                        ("cancel", "cancel an unfinished task")):
         cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument("id", help="task id (from `agentctl tasks`) or object path")
+        if name == "confirm":
+            cmd.description = (f"{text}. Only the user can allow a step: agentd takes it "
+                               "from agentctl run in a terminal, or from its notification.")
+            cmd.add_argument("--always", action="store_true",
+                             help="also let the program that asked run this tool from now on "
+                                  "without asking (external tools only; see `agentctl "
+                                  "grants`)")
     grants = sub.add_parser("grants", help="list or revoke 'always allow' grants",
                             description="Grants let one program run one external tool "
                             "without asking (never after untrusted content was read). "
