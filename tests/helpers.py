@@ -9,8 +9,10 @@ import pty
 import re
 import select
 import subprocess
+import sys
 import termios
 import time
+from pathlib import Path
 from typing import Any
 
 from conftest import AGENTCTL, Bus, wait_for
@@ -127,3 +129,16 @@ def answer_in_terminal(bus: Bus, path_or_id: str, command: str = "confirm",
     text = seen.decode(errors="replace").strip()
     assert code == 0, text
     return text
+
+
+def sandboxed(info: Path, *argv: str, binds: tuple[str, ...] = ()) -> list[str]:
+    """argv inside a bubblewrap sandbox laid out as Flatpak lays out an app's."""
+    python_root = str(Path(os.path.realpath(sys.executable)).parents[1])
+    args = ["bwrap", "--tmpfs", "/", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+            "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+            "--symlink", "usr/bin", "/bin", "--proc", "/proc", "--dev", "/dev",
+            "--ro-bind", python_root, python_root,
+            "--ro-bind", str(info), "/.flatpak-info"]
+    for path in binds:
+        args += ["--bind", path, path]
+    return [*args, "--", *argv]

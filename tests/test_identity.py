@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from conftest import AGENTCTL, Bus, Daemon
+from helpers import sandboxed
 
 from agentd.policy.identity import identify, interpreter, is_agentctl
 
@@ -79,28 +79,6 @@ def test_agentctl_itself_is_recognised(bus: Bus, daemon: Daemon) -> None:
     assert who.program == AGENTCTL and not who.problem
     assert is_agentctl(who, frozenset({AGENTCTL}))
     assert not is_agentctl(who, frozenset({"/usr/bin/agentctl"}))  # not an agentctl it knows
-
-
-@pytest.fixture
-def flatpak_info(tmp_path: Path) -> Path:
-    if shutil.which("bwrap") is None:
-        pytest.fail("bubblewrap is not installed (scripts/debian-deps.sh installs it)")
-    info = tmp_path / "flatpak-info"
-    info.write_text("[Application]\nname=org.example.Evil\nruntime=runtime/x/y/z\n")
-    return info
-
-
-def sandboxed(info: Path, *argv: str, binds: tuple[str, ...] = ()) -> list[str]:
-    """argv inside a bubblewrap sandbox laid out as Flatpak lays out an app's."""
-    python_root = str(Path(os.path.realpath(sys.executable)).parents[1])
-    args = ["bwrap", "--tmpfs", "/", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
-            "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-            "--symlink", "usr/bin", "/bin", "--proc", "/proc", "--dev", "/dev",
-            "--ro-bind", python_root, python_root,
-            "--ro-bind", str(info), "/.flatpak-info"]
-    for path in binds:
-        args += ["--bind", path, path]
-    return [*args, "--", *argv]
 
 
 def test_a_flatpak_app_is_its_app_id(flatpak_info: Path) -> None:

@@ -6,10 +6,11 @@ and a test fails when the two drift apart.
 (No ``from __future__ import annotations`` here: dbus-fast reads the signature strings.)
 """
 
+import contextlib
 import functools
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from dbus_fast import DBusError, PropertyAccess, Variant
@@ -31,7 +32,7 @@ from agentd.bus.names import AGENT_IFACE, TASK_IFACE
 from agentd.bus.variants import from_variant, to_vardict
 from agentd.errors import AgentError
 from agentd.policy.consent import Decision
-from agentd.tasks.model import TaskRecord
+from agentd.tasks.model import Caller, TaskRecord
 
 if TYPE_CHECKING:
     from agentd.bus.service import AgentService
@@ -190,6 +191,19 @@ class TaskInterface(_NamedArgs):
         super().__init__(TASK_IFACE)
         self._service = service
         self.task = task
+        self._shown = task
+
+    @contextlib.contextmanager
+    def sealed(self) -> Iterator[None]:
+        """Properties read blank meanwhile: dbus-fast broadcasts every property in
+        ObjectManager.InterfacesAdded when an object is exported, and a task's request,
+        steps and reply are for its owner only."""
+        self._shown = TaskRecord(id=0, request="", state=self.task.state, created=0,
+                                 updated=0, caller=Caller())
+        try:
+            yield
+        finally:
+            self._shown = self.task
 
     @dbus_method(name="Confirm")
     @named_errors
@@ -217,35 +231,35 @@ class TaskInterface(_NamedArgs):
 
     @dbus_property(name="Id", access=PropertyAccess.READ)
     def id(self) -> DBusUInt64:
-        return self.task.id
+        return self._shown.id
 
     @dbus_property(name="Request", access=PropertyAccess.READ)
     def request(self) -> DBusStr:
-        return self.task.request
+        return self._shown.request
 
     @dbus_property(name="State", access=PropertyAccess.READ)
     def state(self) -> DBusStr:
-        return str(self.task.state)
+        return str(self._shown.state)
 
     @dbus_property(name="Reply", access=PropertyAccess.READ)
     def reply(self) -> DBusStr:
-        return self.task.reply
+        return self._shown.reply
 
     @dbus_property(name="Tier", access=PropertyAccess.READ)
     def tier(self) -> DBusStr:
-        return self.task.tier
+        return self._shown.tier
 
     @dbus_property(name="Created", access=PropertyAccess.READ)
     def created(self) -> DBusDouble:
-        return self.task.created
+        return self._shown.created
 
     @dbus_property(name="Caller", access=PropertyAccess.READ)
     def caller(self) -> DBusDict:
-        return to_vardict(self.task.caller.to_json())
+        return to_vardict(self._shown.caller.to_json())
 
     @dbus_property(name="Steps", access=PropertyAccess.READ)
     def steps(self) -> DBusDictList:
-        return [steps_entry(s.to_json()) for s in self.task.steps]
+        return [steps_entry(s.to_json()) for s in self._shown.steps]
 
     @dbus_signal(name="Progress")
     def progress(self, kind: str, detail: dict[str, Any]) -> StrDict:

@@ -29,6 +29,7 @@ from agentd.bus.names import (
     AGENT_PATH,
     DBUS_NAME,
     DBUS_PATH,
+    OBJECT_MANAGER_IFACE,
     PROPERTIES_IFACE,
     TASK_IFACE,
     TASK_PATH_PREFIX,
@@ -103,6 +104,9 @@ class AgentService:
         fd_error = _check_fds(msg)
         if fd_error is not None:
             return _error(msg, fd_error)
+        if msg.interface == OBJECT_MANAGER_IFACE:  # dbus-fast answers it: every task, whole
+            return _error(msg, PermissionDenied("agentd has no object manager; "
+                                                "ListTasks lists your tasks"))
         path = msg.path or ""
         if path.startswith(TASK_PATH_PREFIX):
             task_id = task_id_from_path(path)
@@ -335,7 +339,8 @@ class AgentService:
     def _export_task(self, task: TaskRecord) -> None:
         obj = TaskInterface(self, task)
         self._tasks[task.id] = obj
-        self._bus.export(task_path(task.id), obj)
+        with obj.sealed():  # the InterfacesAdded broadcast carries no content
+            self._bus.export(task_path(task.id), obj)
 
     def _trim_exports(self) -> None:
         finished = [i for i, obj in self._tasks.items() if obj.task.state.is_final]
