@@ -120,6 +120,17 @@ def run_in_terminal(bus: Bus, argv: list[str], answer: bytes = b"",
     return proc.returncode, seen
 
 
+def ask_and_allow(bus: Bus, text: str) -> dict[str, Any]:
+    """``agentctl ask --json TEXT`` at a terminal, the user answering "y" to any question
+    (steps that change the screen, input.* among them, need the user's yes)."""
+    _, seen = run_in_terminal(bus, [AGENTCTL, "ask", "--json", text], b"y\n", b"[y/N",
+                              timeout=30)
+    lines = [line.strip() for line in seen.decode(errors="replace").splitlines()
+             if line.strip().startswith("{")]
+    assert lines, seen
+    return json.loads(lines[-1])  # type: ignore[no-any-return]
+
+
 def answer_in_terminal(bus: Bus, path_or_id: str, command: str = "confirm",
                        *flags: str) -> str:
     """The user answers a waiting task with ``agentctl confirm|deny|cancel ID`` at a

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Bus, Daemon
+from helpers import ask_and_allow
 
 from agentd.adapters.input import Operation, encode
 from agentd.adapters.input.encode import (
@@ -190,7 +191,7 @@ def test_unknown_screen_size(tmp_path: Path) -> None:
 def test_tools_say_why_no_backend_can(bus: Bus, daemon: Daemon) -> None:
     """On this host: no accessibility bus and no /dev/uinput."""
     def error(text: str) -> str:
-        task = json.loads(bus.agentctl("ask", "--json", text).stdout)
+        task = ask_and_allow(bus, text)
         (step,) = task["steps"]
         return str(step["error"])
 

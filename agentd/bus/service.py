@@ -97,7 +97,7 @@ class AgentService:
 
     # -- incoming calls -----------------------------------------------------------------
 
-    def _guard(self, msg: Message) -> Message | None:
+    def _guard(self, msg: Message) -> Message | bool | None:
         if msg.message_type is not MessageType.METHOD_CALL:
             return None
         _current_sender.set(msg.sender or "")

@@ -17,12 +17,16 @@ The exit status is 0 only if every scenario that ran passed.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
+import pty
 import pwd
 import re
+import select
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -128,6 +132,42 @@ class Phone:
             raise Failed(f"agentctl ask {args!r}: exit {result.returncode}: "
                          f"{result.stdout[-300:]} {result.stderr[-300:]}") from None
         return task
+
+    def ask_and_allow(self, request: str, timeout: float = 120) -> dict[str, Any]:
+        """Ask at a terminal and answer "y" to agentd's question, as the user would (a
+        step that changes things, input.* included, is allowed only by the user: agentctl
+        at a terminal or agentd's notification). Returns the task as `agentctl task`."""
+        master, slave = pty.openpty()
+
+        def controlling_terminal() -> None:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        proc = subprocess.Popen(self.argv("agentctl", "ask", request), stdin=slave,
+                                stdout=slave, stderr=slave, start_new_session=True,
+                                preexec_fn=controlling_terminal)
+        os.close(slave)
+        seen, answered, deadline = b"", False, time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:
+                    break
+            if not answered and b"[y/N" in seen:
+                os.write(master, b"y\n")
+                answered = True
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        os.close(master)
+        if not answered:
+            raise Failed(f"agentctl did not ask: {seen.decode(errors='replace')[-300:]}")
+        tasks = json.loads(self.run("agentctl", "--json", "tasks").stdout or "[]")
+        mine = [t for t in tasks if t.get("request") == request]
+        if not mine:
+            raise Failed(f"no task for {request!r}: {seen.decode(errors='replace')[-300:]}")
+        return mine[-1]  # type: ignore[no-any-return]
 
     def scenario(self, name: str, body: Callable[[Phone], str]) -> None:
         start = time.monotonic()
@@ -244,7 +284,9 @@ def uinput_tap(phone: Phone) -> str:
                      ".rules with uaccess, and an active logind session, are needed)")
     before = int(count.read_text()) if count.exists() else 0
     x, y = SCREEN[0] // 2, SCREEN[1] // 2
-    done(phone.ask(f"tap at x {x} y {y}"), "input.tap")
+    task = done(phone.ask_and_allow(f"tap at x {x} y {y}"), "input.tap")
+    if not task["steps"][0].get("confirmed"):
+        raise Failed("the tap ran without the user's yes")
     try:
         wait(lambda: count.exists() and int(count.read_text()) > before, 30,
              "the Counter app did not count the tap")
