@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import AGENTCTL, Bus, wait_for
+from conftest import AGENTCTL, Bus, Daemon, wait_for
 
 AGENT_PATH = "/io/agentd/Agent1"
 FINAL = {"done", "failed", "cancelled", "interrupted"}
@@ -153,3 +153,28 @@ def sandboxed(info: Path, *argv: str, binds: tuple[str, ...] = ()) -> list[str]:
     for path in binds:
         args += ["--bind", path, path]
     return [*args, "--", *argv]
+
+
+SUPPORT = Path(__file__).parent / "support"
+
+
+def fixture_daemon(bus: Bus, content: dict[str, Any] | None = None,
+                   **env: str) -> tuple[Daemon, Path]:
+    """agentd with the named test backends: hostile content in, sent messages recorded."""
+    fixture = bus.root / "fixture.json"
+    sent = bus.root / "sent.jsonl"
+    fixture.write_text(json.dumps({"sent": str(sent), **(content or {})}))
+    daemon = Daemon(bus, {"AGENTD_TEST_FIXTURE": str(fixture),
+                          "AGENTD_CONFIRM_BY_NOTIFICATION": "false",
+                          "AGENTD_CONFIRMATION_TIMEOUT_S": "2", **env}).start()
+    return daemon, sent
+
+
+def sent_records(sent: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in sent.read_text().splitlines()] if sent.exists() else []
+
+
+def audit(bus: Bus) -> list[dict[str, Any]]:
+    out = bus.agentctl("--json", "log", "--limit", "1000")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)  # type: ignore[no-any-return]

@@ -21,14 +21,17 @@ from conftest import AGENTCTL, Bus, wait_for
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 from helpers import (
+    SUPPORT,
     answer_in_terminal,
+    audit,
+    fixture_daemon,
     gdbus_ask,
     run_in_terminal,
     sandboxed,
+    sent_records,
     task_json,
     wait_state,
 )
-from test_consent import SUPPORT, audit, fixture_daemon, sent_records
 
 from agentd.bus.names import (
     AGENT_IFACE,
@@ -247,7 +250,8 @@ def test_a_sandboxed_app_can_ask_but_never_approve(bus: Bus, flatpak_info: Path)
     """A Flatpak app (bubblewrap, /.flatpak-info): asks, never allows, touches only its
     own tasks, manages no grants, and reading the phone for it needs a grant."""
     _, sent = fixture_daemon(bus, {"notifications": [
-        {"app": "Bank", "summary": "Login", "body": f"Your one-time code is {CODE}"}]})
+        {"app": "Bank", "summary": "Login", "body": f"Your one-time code is {CODE}"}]},
+        AGENTD_CONFIRMATION_TIMEOUT_S="120")  # the questions wait for the user here
     root = str(Path(__file__).resolve().parent.parent)
     theirs = gdbus_ask(bus, "call 555 0100")  # someone else's task, waiting
     wait_state(bus, theirs, "awaiting-confirmation")

@@ -12,31 +12,15 @@ from typing import Any
 
 import pytest
 from conftest import AGENTCTL, Bus, Daemon, wait_for
-from helpers import gdbus_ask, wait_state
-
-SUPPORT = Path(__file__).parent / "support"
-
-
-def fixture_daemon(bus: Bus, content: dict[str, Any] | None = None,
-                   **env: str) -> tuple[Daemon, Path]:
-    """agentd with the named test backends: hostile content in, sent messages recorded."""
-    fixture = bus.root / "fixture.json"
-    sent = bus.root / "sent.jsonl"
-    fixture.write_text(json.dumps({"sent": str(sent), **(content or {})}))
-    daemon = Daemon(bus, {"AGENTD_TEST_FIXTURE": str(fixture),
-                          "AGENTD_CONFIRM_BY_NOTIFICATION": "false",
-                          "AGENTD_CONFIRMATION_TIMEOUT_S": "2", **env}).start()
-    return daemon, sent
-
-
-def sent_records(sent: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in sent.read_text().splitlines()] if sent.exists() else []
-
-
-def audit(bus: Bus) -> list[dict[str, Any]]:
-    out = bus.agentctl("--json", "log", "--limit", "1000")
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
+from helpers import (
+    SUPPORT,
+    audit,
+    fixture_daemon,
+    gdbus_ask,
+    run_in_terminal,
+    sent_records,
+    wait_state,
+)
 
 
 def test_test_backends_are_announced(bus: Bus) -> None:
@@ -54,9 +38,7 @@ def test_test_planner_needs_the_test_backends(bus: Bus) -> None:
 
 
 def _ask_in_pty(bus: Bus, request: str, answer: bytes) -> bytes:
-    from test_agentctl import _run_in_pty
-
-    _, seen = _run_in_pty(bus, [AGENTCTL, "ask", request], answer, b"[y/N")
+    _, seen = run_in_terminal(bus, [AGENTCTL, "ask", request], answer, b"[y/N")
     return seen
 
 
