@@ -15,7 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
-from dbus_fast import BusType, Message, MessageType, RequestNameReply
+from dbus_fast import BusType, MessageType, RequestNameReply
 from dbus_fast.aio import MessageBus
 from dbus_fast.constants import NameFlag
 from dbus_fast.errors import AuthError
@@ -23,7 +23,8 @@ from dbus_fast.errors import AuthError
 from agentd import __version__
 from agentd.adapters.testing import install_test_backends
 from agentd.adapters.wiring import build_adapters, install_adapter_tools
-from agentd.bus.names import BUS_NAME, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH
+from agentd.bus import notifications
+from agentd.bus.names import BUS_NAME
 from agentd.bus.service import AgentService
 from agentd.config import Settings, load_settings
 from agentd.errors import AgentError, InvalidRequest, Unavailable
@@ -66,10 +67,7 @@ async def announce_timer(bus: MessageBus, service: AgentService, timer: TimerRec
     body = timer.label or ""
     if late_s >= 60:
         body = f"{body} (agentd was not running when it was due; {late_s / 60:.0f} min late)"
-    reply = await bus.call(Message(
-        destination=NOTIFICATIONS_NAME, path=NOTIFICATIONS_PATH, interface=NOTIFICATIONS_NAME,
-        member="Notify", signature="susssasa{sv}i",
-        body=["agentd", 0, "alarm-symbolic", title, body.strip(), [], {}, -1]))
+    reply = await bus.call(notifications.notify(title, body.strip(), icon="alarm-symbolic"))
     if reply is None or reply.message_type is MessageType.ERROR:
         detail = reply.error_name if reply else "no reply"
         log.info("no desktop notification for %s %d (%s)", timer.kind, timer.id, detail)

@@ -512,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_main(args))
     except ClientError as exc:
         print(f"agentctl: {exc}", file=sys.stderr)
-        if exc.not_running or "session bus" in str(exc):
+        if exc.not_running:
             return EXIT_NO_DAEMON
         usage = exc.name == "usage" or exc.name.startswith("io.agentd.Error.Invalid")
         return EXIT_USAGE if usage else EXIT_FAILED

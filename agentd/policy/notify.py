@@ -20,6 +20,7 @@ from typing import Any
 from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
+from agentd.bus import notifications
 from agentd.bus.names import DBUS_NAME, DBUS_PATH, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH
 from agentd.policy.consent import Answer, Approver, Decision
 from agentd.policy.identity import identify
@@ -78,10 +79,9 @@ class NotificationConfirmations:
             actions += ["always", "Always allow"]
         hints: dict[str, Any] = {"urgency": Variant("y", 2), "resident": Variant("b", True),
                                  "category": Variant("s", "agentd.confirmation")}
-        reply = await self._bus.call(Message(
-            destination=server, path=NOTIFICATIONS_PATH,
-            interface=NOTIFICATIONS_NAME, member="Notify", signature="susssasa{sv}i",
-            body=["agentd", 0, "dialog-question", title, question, actions, hints, 0]))
+        reply = await self._bus.call(notifications.notify(
+            title, question, icon="dialog-question", actions=actions, hints=hints,
+            timeout_ms=0, destination=server))
         if reply is None or reply.message_type is not MessageType.METHOD_RETURN:
             log.info("no notification server to ask through (%s)",
                      reply.error_name if reply else "no reply")
@@ -118,7 +118,4 @@ class NotificationConfirmations:
         return int(reply.body[0]) if ok and reply is not None else -1
 
     async def _close(self, server: str, notification_id: int) -> None:
-        await self._bus.call(Message(
-            destination=server, path=NOTIFICATIONS_PATH,
-            interface=NOTIFICATIONS_NAME, member="CloseNotification", signature="u",
-            body=[notification_id]))
+        await self._bus.call(notifications.close(notification_id, destination=server))

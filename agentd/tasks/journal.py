@@ -231,11 +231,6 @@ class Journal:
             log.warning("task %d was unfinished when agentd stopped: now interrupted", task_id)
         return ids
 
-    def count_unfinished(self) -> int:
-        return int(self._db.execute(
-            f"SELECT COUNT(*) FROM tasks WHERE state IN ({','.join('?' * len(_UNFINISHED))})",
-            _UNFINISHED).fetchone()[0])
-
     def _task_from_row(self, row: tuple[Any, ...]) -> TaskRecord:
         (task_id, request, state, tier, reply, options, caller_name, uid, pid, exe,
          created, updated, taint, program) = row
