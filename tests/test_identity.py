@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from conftest import AGENTCTL, Bus, Daemon
 from helpers import sandboxed
 
@@ -97,3 +98,16 @@ def test_identity_of_a_gone_process() -> None:
     proc.wait()
     who = identify(proc.pid)
     assert who.program == "" and who.problem
+
+
+def test_without_pidfd_the_pid_is_rechecked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A seccomp filter or an old kernel without pidfd_open: start times are compared."""
+    import agentd.policy.identity as identity_module
+
+    def no_pidfd(pid: int) -> int:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(identity_module.os, "pidfd_open", no_pidfd)
+    with running(["sleep", "30"]) as pid:
+        who = identify(pid)
+    assert who.program == os.path.realpath(shutil.which("sleep") or "") and who.start_time

@@ -69,8 +69,10 @@ def identify(pid: int) -> ProcessIdentity:
         return ProcessIdentity(problem="the bus did not say which process this is")
     try:
         pidfd = os.pidfd_open(pid)
-    except OSError:
+    except ProcessLookupError:
         return ProcessIdentity(pid, problem=f"process {pid} is gone")
+    except OSError:  # no pidfds here (old kernel, a seccomp filter): re-check the pid
+        return _read_rechecked(pid)
     try:
         identity = _read(pid)
         # The pidfd pins the process: if it is still running, every file read above
@@ -81,6 +83,22 @@ def identify(pid: int) -> ProcessIdentity:
         return identity
     finally:
         os.close(pidfd)
+
+
+def _read_rechecked(pid: int) -> ProcessIdentity:
+    """Without a pidfd: the same process before and after (pid and start time)."""
+    identity = _read(pid)
+    if identity.start_time == 0 or _start_time(pid) != identity.start_time:
+        return ProcessIdentity(pid, problem=f"process {pid} changed while agentd looked")
+    return identity
+
+
+def _start_time(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return -1
+    return int(stat[stat.rindex(")") + 2:].split()[19])
 
 
 def _read(pid: int) -> ProcessIdentity:
