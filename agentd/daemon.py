@@ -30,7 +30,7 @@ from agentd.config import Settings, load_settings
 from agentd.errors import AgentError, InvalidRequest, Unavailable
 from agentd.log import setup_logging
 from agentd.policy.audit import AuditLog
-from agentd.policy.consent import PolicyEngine
+from agentd.policy.consent import OwnInput, PolicyEngine
 from agentd.policy.grants import GrantStore
 from agentd.policy.notify import NotificationConfirmations
 from agentd.tasks.journal import Journal, TimerRecord
@@ -93,9 +93,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         service = AgentService(bus, journal, registry, grants, audit, settings.exported_tasks,
                                settings.max_audio_reads_per_caller)
         scheduler = Scheduler(journal, lambda t, late: announce_timer(bus, service, t, late))
-        channels = [NotificationConfirmations(bus)] if settings.confirm_by_notification else []
+        own_input = OwnInput()  # agentd's own taps and keys never count as the user's Allow
+        channels = [NotificationConfirmations(bus, own_input)] \
+            if settings.confirm_by_notification else []
         executor = StepExecutor(journal, registry, scheduler, PolicyEngine(grants, registry), audit,
-                                service, channels, settings.confirmation_timeout_s)
+                                service, channels, settings.confirmation_timeout_s, own_input)
         runner = TaskRunner(settings, journal, registry, understanding, executor, service)
         service.runner = runner
         service.adapters = adapters

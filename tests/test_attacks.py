@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from dbus_fast.aio import MessageBus
 from helpers import (
     SUPPORT,
     answer_in_terminal,
+    ask_and_allow,
     audit,
     fixture_daemon,
     gdbus_ask,
@@ -393,3 +395,31 @@ def test_spoken_and_batch_requests_use_no_grant(bus: Bus) -> None:
     assert json.loads(out.stdout)["state"] == "cancelled", out.stdout  # asked, nobody said yes
     assert time.monotonic() - started >= 1.5  # it waited for the answer
     assert [r["args"]["to"] for r in sent_records(sent)] == ["mom"]
+
+
+def test_agentds_own_tap_is_not_the_users_allow(bus: Bus) -> None:
+    """A press on agentd's question right after agentd's own input moved (its tap could
+    have hit the banner's Allow) is ignored; the user's press a moment later counts."""
+    log = bus.root / "notifications.jsonl"
+    server = subprocess.Popen([sys.executable, str(SUPPORT / "notification_server.py"),
+                               str(log), "on-signal"], env=bus.env, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        daemon, sent = fixture_daemon(bus, AGENTD_CONFIRM_BY_NOTIFICATION="true",
+                                      AGENTD_CONFIRMATION_TIMEOUT_S="30")
+        waiting = gdbus_ask(bus, "call 555 0100")
+        wait_state(bus, waiting, "awaiting-confirmation")
+        assert ask_and_allow(bus, "press enter")["state"] == "done"  # agentd's hands move
+        server.send_signal(signal.SIGUSR1)  # Allow pressed at once: maybe by agentd's tap
+        wait_for(lambda: "agentd's own input had just moved" in daemon.logs())
+        assert task_json(bus, waiting)["state"] == "awaiting-confirmation"
+        time.sleep(2.5)
+        server.send_signal(signal.SIGUSR1)  # the user, later
+        task = wait_state(bus, waiting)
+        assert task["state"] == "done" and task["steps"][0]["confirmed"]
+        assert audit(bus)[-1]["approved_by"]["channel"] == "notification"
+        assert [r["tool"] for r in sent_records(sent)] == ["input.key", "call.dial"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

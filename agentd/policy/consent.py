@@ -20,6 +20,9 @@ The question names the content's source, so the user sees why it asks.
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -53,6 +56,30 @@ class Approver:
 class Answer:
     decision: Decision
     by: Approver
+
+
+class OwnInput:
+    """When agentd's own hands (``input.*``) last moved: an Allow pressed on agentd's own
+    question by agentd's own tap or key is not the user's. The notification channel
+    ignores answers that arrive while an input step runs and for ``QUIET_S`` after."""
+
+    QUIET_S = 2.0
+
+    def __init__(self) -> None:
+        self._running = 0
+        self._last = -1e9
+
+    @contextlib.contextmanager
+    def moving(self) -> Iterator[None]:
+        self._running += 1
+        try:
+            yield
+        finally:
+            self._running -= 1
+            self._last = time.monotonic()
+
+    def recently(self) -> bool:
+        return self._running > 0 or time.monotonic() - self._last < self.QUIET_S
 
 
 class Verdict(StrEnum):

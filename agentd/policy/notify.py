@@ -22,7 +22,7 @@ from dbus_fast.aio import MessageBus
 
 from agentd.bus import notifications
 from agentd.bus.names import DBUS_NAME, DBUS_PATH, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH
-from agentd.policy.consent import Answer, Approver, Decision
+from agentd.policy.consent import Answer, Approver, Decision, OwnInput
 from agentd.policy.identity import identify
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,9 @@ class NotificationConfirmations:
 
     name = "notification"
 
-    def __init__(self, bus: MessageBus) -> None:
+    def __init__(self, bus: MessageBus, own_input: OwnInput | None = None) -> None:
         self._bus = bus
+        self._own_input = own_input or OwnInput()
         # notification id -> (the server's unique name, where its answer goes)
         self._waiting: dict[int, tuple[str, asyncio.Future[Decision | None]]] = {}
         self._subscribed = False
@@ -64,6 +65,11 @@ class NotificationConfirmations:
                         msg.member, msg.body[0], msg.sender, msg.path, server)
             return
         if msg.member == "ActionInvoked":
+            if self._own_input.recently() and ACTIONS.get(msg.body[1]) is not Decision.DENY:
+                log.warning("ignored %r on notification %d: agentd's own input had just "
+                            "moved, so the press may be agentd's, not the user's",
+                            msg.body[1], msg.body[0])
+                return
             future.set_result(ACTIONS.get(msg.body[1]))
         elif msg.member == "NotificationClosed":
             future.set_result(None)

@@ -9,6 +9,7 @@ first); no answer within ``confirmation_timeout_s`` means denied.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from agentd.policy.consent import (
     Answer,
     Approver,
     Decision,
+    OwnInput,
     PolicyDecision,
     PolicyEngine,
     Verdict,
@@ -64,7 +66,8 @@ class StepOutcome:
 class StepExecutor:
     def __init__(self, journal: Journal, registry: ToolRegistry, scheduler: Scheduler,
                  policy: PolicyEngine, audit: AuditLog, events: TaskEvents,
-                 channels: Sequence[ConfirmationChannel], confirmation_timeout_s: float) -> None:
+                 channels: Sequence[ConfirmationChannel], confirmation_timeout_s: float,
+                 own_input: OwnInput | None = None) -> None:
         self._journal = journal
         self._registry = registry
         self._scheduler = scheduler
@@ -73,6 +76,7 @@ class StepExecutor:
         self._events = events
         self._channels = channels
         self._timeout = confirmation_timeout_s
+        self._own_input = own_input or OwnInput()
         self._answers: dict[int, asyncio.Future[Answer]] = {}
         self.stopping = False
 
@@ -125,8 +129,11 @@ class StepExecutor:
         # Results are untrusted unless the tool is declared trusted; so are the errors of
         # such tools (they quote file, app and widget names).
         source = "" if spec.trusted else spec.source
+        moving = self._own_input.moving() if spec.capability == "input" \
+            else contextlib.nullcontext()
         try:
-            result = await self._registry.run(ctx, step.tool, step.args)
+            with moving:
+                result = await self._registry.run(ctx, step.tool, step.args)
             step.state, step.result = StepState.DONE, result.text
             if not spec.trusted:
                 source = str(result.data.get("provenance", spec.source))
