@@ -30,7 +30,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]  # builds and boots: minutes
 
-SCENARIOS = ["agentd-ready", "screenshot", "app-open", "uinput-tap", "notification", "files",
+SCENARIOS = ["agentd-ready", "screenshot", "app-open", "uinput-tap", "notification",
+             "notification-allow", "files",
              "crash-recovery", "model-tier", "voice", "uinput-device"]
 
 

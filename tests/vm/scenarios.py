@@ -309,6 +309,66 @@ def notification(phone: Phone) -> str:
     return wait(read, 30, "the notification was not read back")  # type: ignore[no-any-return]
 
 
+# The user's finger on Phosh's banner: press the button named Allow through AT-SPI, with
+# agentd's own AT-SPI code from the package (as makoctl invoke does for mako on the host).
+PRESS_ALLOW = """
+import asyncio, sys
+sys.path.insert(0, "/usr/lib/agentd/python")
+from dbus_fast.aio import MessageBus
+from agentd.adapters.accessibility.atspi import AtspiAccessibility
+
+async def main():
+    bus = await MessageBus().connect()
+    access = AtspiAccessibility()
+    await access.start(bus)
+    print(await access.activate("Allow"))
+
+asyncio.run(main())
+"""
+
+
+def notification_allow(phone: Phone) -> str:
+    """agentd asks through Phosh's notification server; the user presses Allow there."""
+    request = "text 555 0100 on my way"
+    asker = subprocess.Popen(phone.argv("agentctl", "ask", "--json", request),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        def waiting() -> dict[str, Any] | None:
+            tasks = json.loads(phone.run("agentctl", "--json", "tasks").stdout or "[]")
+            return next((t for t in tasks if t.get("request") == request
+                         and t.get("state") == "awaiting-confirmation"), None)
+
+        task = wait(waiting, 60, "the text message never asked for confirmation")
+        pressed: list[str] = []
+
+        def press() -> bool:
+            out = phone.run("python3", "-c", PRESS_ALLOW, timeout=60)
+            pressed.append((out.stdout + out.stderr).strip()[-300:])
+            return out.returncode == 0
+
+        wait(press, 60, "no Allow button on screen (Phosh's banner, read over AT-SPI): "
+             + (pressed[-1] if pressed else ""))
+        stdout, stderr = asker.communicate(timeout=60)
+    finally:
+        if asker.poll() is None:
+            asker.kill()
+            asker.wait()
+    result = json.loads(stdout or "{}")
+    steps = result.get("steps", [])
+    if not steps or not steps[0].get("confirmed"):
+        raise Failed(f"task {task['id']} ran without the Allow: {result} {stderr[-300:]}")
+    log = json.loads(phone.run("agentctl", "--json", "log", "--limit", "20").stdout or "[]")
+    record = next((r for r in reversed(log) if r.get("task") == task["id"]), {})
+    approved = record.get("approved_by") or {}
+    if isinstance(approved, str):
+        approved = json.loads(approved)
+    if approved.get("channel") != "notification":
+        raise Failed(f"the audit log does not say the notification approved it: {record}")
+    return (f"Allow pressed on Phosh's banner ({pressed[-1][:60]}); task {task['id']} "
+            f"confirmed by {approved.get('program')} (pid {approved.get('pid')})")
+
+
 def files(phone: Phone) -> str:
     for folder in ("Documents", "Downloads"):
         phone.run("mkdir", "-p", str(phone.home / folder))
@@ -419,6 +479,7 @@ SCENARIOS: list[tuple[str, Callable[[Phone], str]]] = [
     ("app-open", app_open),
     ("uinput-tap", uinput_tap),
     ("notification", notification),
+    ("notification-allow", notification_allow),
     ("files", files),
     ("crash-recovery", crash_recovery),  # before model-tier: a cold prompt cache is slower
     ("model-tier", model_tier),
