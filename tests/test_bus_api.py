@@ -244,3 +244,34 @@ def test_bus_policy_lets_only_the_api_through(bus: Bus, daemon: Daemon) -> None:
     error, _ = raw_call(bus, "Get", "ss", ["io.agentd.Agent1", "Version"],
                               interface="org.freedesktop.DBus.Properties")
     assert error == ""
+
+
+def test_per_caller_quota(bus: Bus) -> None:
+    """One program cannot fill agentd with unanswered questions: past its quota, Busy
+    names the limit, and other programs still get in."""
+    import asyncio
+
+    from dbus_fast import Message, MessageType
+    from dbus_fast.aio import MessageBus
+
+    d = Daemon(bus, {"AGENTD_MAX_TASKS_PER_CALLER": "2"}).start()
+
+    async def scenario() -> list[str]:
+        flooder = await MessageBus(bus_address=bus.address).connect()
+        errors = []
+        for _ in range(3):
+            reply = await flooder.call(Message(
+                destination="io.agentd.Agent1", path=AGENT_PATH, interface="io.agentd.Agent1",
+                member="Ask", signature="sa{sv}", body=["call mom", {}]))
+            assert reply is not None
+            errors.append(reply.body[0] if reply.message_type is MessageType.ERROR else "")
+        flooder.disconnect()
+        return errors
+
+    try:
+        errors = asyncio.run(scenario())
+        assert errors[:2] == ["", ""]
+        assert "max_tasks_per_caller = 2" in errors[2]
+        assert wait_state(bus, gdbus_ask(bus, "what time is it"))["state"] == "done"
+    finally:
+        d.kill()
