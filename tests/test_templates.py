@@ -13,7 +13,7 @@ from agentd.tools.catalogue import CATALOGUE
 from agentd.tools.registry import ToolRegistry
 from agentd.understanding import numbers
 from agentd.understanding.plan import CANNOT_DO, Plan
-from agentd.understanding.templates import TemplateTier, normalize, split_contact
+from agentd.understanding.templates import TemplateTier, load_intents, normalize, split_contact
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "requests_en.txt"
 
@@ -659,3 +659,65 @@ def test_duration_parts() -> None:
     assert numbers.DurationParts(fixed_seconds=1800).total_seconds() == 1800
     assert numbers.DurationParts().total_seconds() is None
     assert numbers.DurationParts(seconds=0.5).total_seconds() is None
+
+
+def test_a_name_defined_in_two_sentence_files_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        'language: en\nexpansion_rules:\n  saying: "(saying|that says)"\n', encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(
+        'language: en\nexpansion_rules:\n  saying: "(saying|reading)"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"b\.yaml: rule 'saying' is already defined in a\.yaml"):
+        load_intents("en", tmp_path)
+    (tmp_path / "b.yaml").write_text(
+        'language: en\nlists:\n  app:\n    values: ["camera"]\n', encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(
+        'language: en\nlists:\n  app:\n    values: ["maps"]\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"list 'app' is already defined in b\.yaml"):
+        load_intents("en", tmp_path)
+
+
+# -- everyday phrasing: phrasal verbs, indirect questions, results, typos ------------
+
+EVERYDAY = [
+    ("shut off the wifi", [s("settings.set", setting="wifi", value=False)]),
+    ("turn bluetooth back on", [s("settings.set", setting="bluetooth", value=True)]),
+    ("open up the camera", [s("apps.open", app="camera")]),
+    ("pull up my downloads folder", [s("files.list", folder="downloads")]),
+    ("get rid of notes.txt", [s("files.trash", path="notes.txt")]),
+    ("get rid of my timer", [s("timer.cancel")]),
+    ("chuck draft.txt in the bin", [s("files.trash", path="draft.txt")]),
+    ("where did i save the lease", [s("files.find", query="lease")]),
+    ("do i have bluetooth turned on", [s("settings.get", setting="bluetooth")]),
+    ("what have i got in my music folder", [s("files.list", folder="music")]),
+    ("make the music quieter", [s("input.key", key="volume_down")]),
+    ("put the phone on silent", [s("settings.set", setting="volume", value=0)]),
+    ("i need to be up at 6:30", [s("alarm.set", time="06:30")]),
+    ("alarm at 6.45 pm", [s("alarm.set", time="18:45")]),
+    ("let me know when 10 minutes have passed", [s("timer.start", duration_s=600)]),
+    ("i want a timer for 3 minutes", [s("timer.start", duration_s=180)]),
+    ("knock the brightness down to 15", [s("settings.set", setting="brightness", value=15)]),
+    ("time please", [s("clock.time")]),
+    ("set the volume to 20 thanks", [s("settings.set", setting="volume", value=20)]),
+    # Typos: a word the templates do not know, one edit from one they do.
+    ("tunr off bluetooth", [s("settings.set", setting="bluetooth", value=False)]),
+    ("whats the tiem", [s("clock.time")]),
+    ("lanuch firefox", [s("apps.open", app="firefox")]),
+]
+
+STILL_NOTHING = [
+    "trun on the oven",  # a typo fixed still needs a whole command
+    "where did i park",
+    "what time does the shop open",
+    "put the kettle on",
+    "it's cold, turn on the heating",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), EVERYDAY, ids=[c[0] for c in EVERYDAY])
+def test_everyday_phrasing(tier: TemplateTier, text: str, expected: list[Step]) -> None:
+    assert steps_of(tier.understand(text)) == expected
+
+
+@pytest.mark.parametrize("text", STILL_NOTHING)
+def test_everyday_phrasing_is_no_guessing(tier: TemplateTier, text: str) -> None:
+    assert tier.understand(text).is_empty

@@ -14,7 +14,9 @@ tier uses), and is stricter than llama-cpp-python's JSON-schema converter:
 * integers are generated digit by digit inside ``[minimum, maximum]`` (the converter
   ignores both), with no leading zeros;
 * ``one_of`` groups become one alternative per group, and cross-argument checks the
-  grammar cannot read from a ``check`` function are spelled out in ``VARIANTS``.
+  grammar cannot read from a ``check`` function are spelled out in ``VARIANTS``;
+* ``allowed`` (the model tier's guard) may narrow an argument to listed values, e.g. the
+  spans of the request: copying a span is far easier for a small model than writing.
 
 So every output that completes the grammar parses and passes ``ToolSpec.validate``.
 """
@@ -47,6 +49,8 @@ UNBOUNDED_INT = 10**9 - 1
 REPLY_CHARS = 400
 
 Variant = tuple[tuple[Arg, bool], ...]  # (argument, required) in declaration order
+# (tool, argument) -> the only values the grammar admits for it.
+Allowed = dict[tuple[str, str], tuple[object, ...]]
 
 
 def _settings_set_variants(spec: ToolSpec) -> list[Variant]:
@@ -192,9 +196,25 @@ class ActionGrammar:
 
 
 class _Builder:
-    def __init__(self, max_string_chars: int) -> None:
+    def __init__(self, max_string_chars: int, allowed: Allowed | None = None) -> None:
         self.cap = max_string_chars
+        self.allowed = allowed or {}
+        self.tool_name = ""
         self.rules: dict[str, str] = {"ws": WS_RULE, "char": CHAR_RULE}
+
+    def allowed_values(self, arg: Arg) -> list[object] | None:
+        """The values ``allowed`` leaves for ``arg`` (valid ones only); None: not narrowed."""
+        values = self.allowed.get((self.tool_name, arg.name))
+        if values is None:
+            return None
+        fits = []
+        for value in values:
+            try:
+                arg.check(self.tool_name, value)
+            except InvalidArguments:
+                continue
+            fits.append(value)
+        return fits
 
     def add(self, name: str, body: str) -> str:
         name = re.sub(r"[^a-zA-Z0-9-]", "-", name)
@@ -203,6 +223,10 @@ class _Builder:
 
     def value(self, arg: Arg) -> tuple[str, int]:
         """GBNF for one argument's value, and the most bytes it can take."""
+        narrowed = self.allowed_values(arg)
+        if narrowed:
+            size = max(len(json.dumps(v, ensure_ascii=False).encode()) for v in narrowed)
+            return "( " + " | ".join(json_literal(v) for v in narrowed) + " )", size
         alts: list[str] = []
         size = 0
         for t in arg.types:
@@ -244,12 +268,30 @@ class _Builder:
         return (f"( {with_member} | {without} )" if without else f"( {with_member} )?",
                 size)
 
-    def tool(self, spec: ToolSpec) -> tuple[str, int]:
+    def narrow(self, fields: Variant) -> Variant | None:
+        """``fields`` without arguments narrowed to nothing; None if a required one is."""
+        kept = []
+        for arg, required in fields:
+            if self.allowed_values(arg) == []:
+                if required:
+                    return None
+                continue
+            kept.append((arg, required))
+        return tuple(kept)
+
+    def tool(self, spec: ToolSpec) -> tuple[str, int] | None:
+        """The rule for a call of ``spec``; None when ``allowed`` leaves no valid call."""
+        self.tool_name = spec.name
         alts, size = [], 0
-        for fields in arg_variants(spec):
+        for variant in arg_variants(spec):
+            fields = self.narrow(variant)
+            if fields is None:
+                continue
             body, n = self.members(fields, first=True)
             alts.append(f'"{{" ws {body} ws "}}"' if body else '"{" ws "}"')
             size = max(size, n + 4)
+        if not alts:
+            return None
         args = self.add(f"args-{spec.name}", " | ".join(alts))
         rule = self.add(f"call-{spec.name}",
                         f'{json_literal(spec.name)} ws "," ws "\\"args\\"" ws ":" ws {args}')
@@ -260,13 +302,21 @@ class _Builder:
 
 
 def build_grammar(specs: Sequence[ToolSpec], max_string_chars: int = 200,
-                  reply_chars: int = REPLY_CHARS, allow_reply: bool = True) -> ActionGrammar:
-    """The grammar for one step: a call of one of ``specs``, or (if allowed) a reply."""
-    builder = _Builder(max_string_chars)
-    calls, biggest = [], 0
+                  reply_chars: int = REPLY_CHARS, allow_reply: bool = True,
+                  allowed: Allowed | None = None) -> ActionGrammar:
+    """The grammar for one step: a call of one of ``specs``, or (if allowed) a reply.
+
+    A tool that ``allowed`` leaves no valid call of is left out (see ``tools``).
+    """
+    builder = _Builder(max_string_chars, allowed)
+    calls, biggest, offered = [], 0, []
     for spec in specs:
-        rule, size = builder.tool(spec)
+        built = builder.tool(spec)
+        if built is None:
+            continue
+        rule, size = built
         calls.append(rule)
+        offered.append(spec.name)
         biggest = max(biggest, size)
     alternatives = []
     if allow_reply or not calls:
@@ -277,7 +327,7 @@ def build_grammar(specs: Sequence[ToolSpec], max_string_chars: int = 200,
     root = '"{" ws ( ' + " | ".join(alternatives) + ' ) ws "}"'
     builder.rules = {"root": root, **builder.rules}
     max_bytes = max(biggest, 4 * reply_chars + 12) + 16
-    return ActionGrammar(builder.format(), tuple(s.name for s in specs), max_bytes)
+    return ActionGrammar(builder.format(), tuple(offered), max_bytes)
 
 
 def parse_action(text: str, specs: Sequence[ToolSpec]) -> PlannedStep | FinalReply:

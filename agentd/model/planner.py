@@ -4,8 +4,10 @@
 picks the relevant tools (ToolRAG, plus any tool already used in this task), renders the
 prompt with the model's chat template, restores the fixed prefix from memory or disk,
 and decodes under a grammar that admits only a valid call of an offered tool or a reply.
-Inference runs in a worker thread; ``progress`` hears "loading", "loaded" and "thinking"
-on the event loop's thread.
+With a ``Guard`` (the daemon always has one) a request is first routed: out of scope, the
+model is not asked; in scope, it is offered only the routed tools, and its step must be
+grounded in the request (``agentd.model.guard``). Inference runs in a worker thread;
+``progress`` hears "loading", "loaded" and "thinking" on the event loop's thread.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from agentd.errors import ModelUnavailable
 from agentd.model.engine import GenerationStats, Sampling, generate
 from agentd.model.gguf_file import fingerprint
-from agentd.model.grammar import ActionGrammar, build_grammar, parse_action
+from agentd.model.grammar import ActionGrammar, Allowed, build_grammar, parse_action
+from agentd.model.guard import Guard, Route, offered
 from agentd.model.manager import ModelManager, Progress
 from agentd.model.prefix_cache import PrefixCache
 from agentd.model.prompt import PromptRenderer, conversation, system_text
@@ -59,10 +62,12 @@ class ModelPlanner:
 
     def __init__(self, manager: ModelManager, tools: Sequence[ToolSpec], *,
                  ranker: ToolRanker | None = None, cache_dir: Path | None = None,
-                 config: PlannerConfig | None = None) -> None:
+                 config: PlannerConfig | None = None, guard: Guard | None = None) -> None:
         self.manager = manager
         self.tools = tuple(tools)
         self.ranker = ranker
+        self.guard = guard
+        self.last_route: Route | None = None
         self.cache_dir = cache_dir
         self.config = config or PlannerConfig()
         self.last_stats: GenerationStats | None = None
@@ -93,11 +98,18 @@ class ModelPlanner:
         if len(history) >= self.config.max_steps:
             return FinalReply(f"I stopped after {self.config.max_steps} steps without "
                               "finishing; ask again with a simpler request.")
-        specs = self.offered_tools(request, history)
+        route = self.guard.route(request) if self.guard is not None else None
+        self.last_route = route
+        if self.guard is not None and route is not None and not route.tools:
+            return self.guard.cannot(route)  # out of scope: the model is not asked
+        specs = offered(self.tools, route, history) or self.offered_tools(request, history)
         with self.manager.use(progress) as llama:
             renderer = self._renderer_for(llama)
             prompt = renderer.render(system_text(specs), conversation(request, history))
-            action_grammar, grammar = self._grammar(specs)
+            allowed = self.guard.allowed(specs, request, history) if self.guard else None
+            action_grammar, grammar = self._grammar(specs, allowed)
+            if self.guard is not None and not action_grammar.tools:
+                return self.guard.cannot(route)  # no tool call the request grounds
             budget = min(action_grammar.max_bytes, llama.n_ctx() - len(prompt.tokens))
             if budget < 64:
                 raise ModelUnavailable(
@@ -113,10 +125,13 @@ class ModelPlanner:
                                    self._prefix_cache(), on_token)
         self.last_stats = stats
         try:
-            return parse_action(text, specs)
+            action = parse_action(text, specs)
         except (ValueError, json.JSONDecodeError) as exc:
             raise ModelUnavailable(f"the model did not produce a valid action ({exc}); "
                                    "its output was cut short") from None
+        if self.guard is None:
+            return action
+        return self.guard.check(request, history, action, route)
 
     def _renderer_for(self, llama: Llama) -> PromptRenderer:
         if self._renderer is None or self._renderer.llama is not llama:
@@ -124,14 +139,18 @@ class ModelPlanner:
             self._renderer = PromptRenderer(llama, template)
         return self._renderer
 
-    def _grammar(self, specs: Sequence[ToolSpec]) -> tuple[ActionGrammar, LlamaGrammar]:
+    def _grammar(self, specs: Sequence[ToolSpec],
+                 allowed: Allowed | None = None) -> tuple[ActionGrammar, LlamaGrammar]:
+        """The step's grammar; kept per tool set unless narrowed to this request."""
         key = tuple(s.name for s in specs)
-        if key not in self._grammars:
-            action = build_grammar(specs, self.config.max_string_chars,
-                                   self.config.reply_chars)
-            compiled = import_llama().LlamaGrammar.from_string(action.gbnf, verbose=False)
+        if allowed is None and key in self._grammars:
+            return self._grammars[key]
+        action = build_grammar(specs, self.config.max_string_chars, self.config.reply_chars,
+                               allowed=allowed)
+        compiled = import_llama().LlamaGrammar.from_string(action.gbnf, verbose=False)
+        if allowed is None:
             self._grammars[key] = (action, compiled)
-        return self._grammars[key]
+        return action, compiled
 
     def _prefix_cache(self) -> PrefixCache | None:
         if self.cache_dir is None:

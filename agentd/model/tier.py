@@ -14,13 +14,18 @@ from pathlib import Path
 
 from agentd.config import Settings
 from agentd.errors import ModelUnavailable
+from agentd.model.grounding import Evidence
+from agentd.model.guard import Guard, GuardConfig
 from agentd.model.manager import ModelManager
 from agentd.model.planner import ModelPlanner, PlannerConfig
+from agentd.model.router import LexicalRouter, SentenceRouter
 from agentd.model.runtime import Threads
 from agentd.model.store import ModelStore
 from agentd.model.toolrag import Embedder, ToolRanker
 from agentd.tools.registry import ToolSpec
+from agentd.understanding import sampling
 from agentd.understanding.planner import Observation, PlannerAction, ProgressCallback
+from agentd.understanding.templates import load_intents
 
 log = logging.getLogger(__name__)
 NO_MODEL = ("no language model is installed; install one with `agentctl model install "
@@ -32,7 +37,8 @@ class InstalledModelTier:
 
     def __init__(self, store: ModelStore, tools: Sequence[ToolSpec], *, cache_dir: Path,
                  n_ctx: int, threads: Threads, idle_unload_s: float,
-                 config: PlannerConfig) -> None:
+                 config: PlannerConfig, language: str = "en",
+                 guard_config: GuardConfig | None = None) -> None:
         self._store = store
         self._tools = tuple(tools)
         self._cache_dir = cache_dir
@@ -40,6 +46,8 @@ class InstalledModelTier:
         self._threads = threads
         self._idle_unload_s = idle_unload_s
         self._config = config
+        self._language = language
+        self._guard_config = guard_config
         self._planner: ModelPlanner | None = None
         self._model = ""
 
@@ -57,19 +65,33 @@ class InstalledModelTier:
             self.close()
             manager = ModelManager(current.path, n_ctx=self._n_ctx, threads=self._threads,
                                    idle_unload_s=self._idle_unload_s)
-            self._planner = ModelPlanner(manager, self._tools, ranker=self._ranker(),
-                                         cache_dir=self._cache_dir, config=self._config)
+            embedder = self._embedder()
+            self._planner = ModelPlanner(
+                manager, self._tools, cache_dir=self._cache_dir, config=self._config,
+                ranker=ToolRanker(embedder, self._tools) if embedder else None,
+                guard=self._guard(embedder))
             self._model = current.name
             log.info("model tier: %s", current.name)
         return self._planner
 
-    def _ranker(self) -> ToolRanker | None:
+    def _embedder(self) -> Embedder | None:
         embedder = Embedder(self._store.embedder_path)
         problem = embedder.problem()
         if problem is not None:
-            log.info("no ToolRAG (every tool enters the prompt): %s", problem)
+            log.info("no ToolRAG (every tool enters the prompt); the router compares words, "
+                     "not meanings: %s", problem)
             return None
-        return ToolRanker(embedder, self._tools)
+        return embedder
+
+    def _guard(self, embedder: Embedder | None) -> Guard:
+        """The guard from the sentence templates: router (with an embedder) and checks."""
+        intents = load_intents(self._language)
+        evidence = Evidence.from_intents(intents, self._tools)
+        sentences = sampling.sample_sentences(intents)
+        router: SentenceRouter | LexicalRouter = LexicalRouter(sentences, intents.skip_words)
+        if embedder is not None:
+            router = SentenceRouter(embedder, sentences, self._cache_dir, intents.skip_words)
+        return Guard(self._tools, evidence, router, self._guard_config)
 
     async def next_action(self, request: str, history: Sequence[Observation],
                           progress: ProgressCallback) -> PlannerAction:
@@ -81,8 +103,9 @@ class InstalledModelTier:
         self._planner, self._model = None, ""
 
 
-def model_tier(settings: Settings, tools: Sequence[ToolSpec]) -> InstalledModelTier:
-    """The tier from agentd's settings."""
+def model_tier(settings: Settings, tools: Sequence[ToolSpec],
+               guard_config: GuardConfig | None = None) -> InstalledModelTier:
+    """The tier from agentd's settings (``guard_config``: the benchmark's experiments)."""
     return InstalledModelTier(
         ModelStore(settings.models_dir), tools, cache_dir=settings.cache_dir / "prefix-cache",
         n_ctx=settings.model_context,
@@ -91,4 +114,7 @@ def model_tier(settings: Settings, tools: Sequence[ToolSpec]) -> InstalledModelT
         idle_unload_s=settings.model_idle_unload_s,
         config=PlannerConfig(top_k_tools=settings.model_tools,
                              max_steps=settings.model_max_steps,
-                             reply_chars=settings.model_reply_chars))
+                             reply_chars=settings.model_reply_chars),
+        language=settings.language,
+        guard_config=guard_config or GuardConfig(max_tools=min(GuardConfig.max_tools,
+                                                               settings.model_tools)))

@@ -30,7 +30,12 @@ from agentd.tasks.model import Caller, StepRecord, TaskRecord, TaskState
 from agentd.tasks.steps import StepExecutor, StopTask
 from agentd.tools.registry import ToolRegistry
 from agentd.understanding.plan import CANNOT_DO, Plan, PlannedStep
-from agentd.understanding.planner import FinalReply, Observation, StepPlanner
+from agentd.understanding.planner import (
+    FinalReply,
+    Observation,
+    StepPlanner,
+    dry_run_observation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -210,9 +215,17 @@ class TaskRunner:
         self._finish(task, TaskState.DONE, " ".join(replies))
 
     async def _plan_step_by_step(self, task: TaskRecord, planner: StepPlanner) -> None:
-        """Tier 2: ask the planner for one step at a time, showing it each result."""
+        """Tier 2: ask the planner for one step at a time, showing it each result.
+
+        A dry run tells the planner each step succeeded (``dry_run_observation``) and so
+        shows every step up to the first whose result the next ones would depend on.
+        """
         task.tier = planner.name
         history: list[Observation] = []
+
+        def would(then: str = "") -> str:
+            return "Would: " + "; ".join(s.summary for s in task.steps) + then + "."
+
         for index in range(self._understanding.max_model_steps):
             try:
                 action = await planner.next_action(
@@ -223,7 +236,8 @@ class TaskRunner:
                 self._finish(task, TaskState.DONE if not history else TaskState.FAILED, reply)
                 return
             if isinstance(action, FinalReply):
-                self._finish(task, TaskState.DONE, action.text)
+                dry = task.dry_run and task.steps
+                self._finish(task, TaskState.DONE, would() if dry else action.text)
                 return
             step = self._step(index, action)
             step.after_content = tuple(task.taint)  # planned after what it has read
@@ -231,8 +245,13 @@ class TaskRunner:
             self._journal.save_plan(task, [step])
             self._progress(task, "planned", {"tier": task.tier, "steps": len(task.steps)})
             if task.dry_run:
-                self._finish(task, TaskState.DONE, f"Would first: {step.summary}.")
-                return
+                observed = dry_run_observation(self._registry.spec(step.tool), action)
+                if observed is None:  # the next steps depend on this one's real result
+                    then = ", then decide the rest from its result"
+                    self._finish(task, TaskState.DONE, would(then))
+                    return
+                history.append(observed)
+                continue
             self._set_state(task, TaskState.ACTING)
             try:
                 outcome = await self._executor.execute(task, step)
@@ -243,6 +262,9 @@ class TaskRunner:
                     raise
                 history.append(Observation(step.tool, step.args, False, step.error,
                                            stop.provenance))
+        if task.dry_run:
+            self._finish(task, TaskState.DONE, would())
+            return
         self._finish(task, TaskState.DONE,
                      f"Stopped after {len(task.steps)} steps without finishing. "
                      + (history[-1].text if history else ""))

@@ -11,8 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agentd.tools.registry import ArgValue
+from agentd.tools.registry import ArgValue, Risk, ToolSpec
 from agentd.understanding.plan import PlannedStep
+
+# What a dry run tells a step planner that a step it was not allowed to run gave back.
+DRY_RUN_RESULT = "(dry run: not run; assume it succeeded)"
 
 
 @dataclass(frozen=True)
@@ -56,3 +59,15 @@ class StepPlanner(Protocol):
     def close(self) -> None:
         """Give back what the backend holds (a loaded model); called at shutdown."""
         ...
+
+
+def dry_run_observation(spec: ToolSpec, step: PlannedStep) -> Observation | None:
+    """What a dry run feeds back after ``step``, so the planner shows its next step too.
+
+    ``None`` when the steps after it would depend on its real result: a step that reads
+    something (its result is information the next step may use) ends the dry run.
+    """
+    if spec.risk is Risk.READ or spec.untrusted:
+        return None
+    return Observation(step.tool, dict(step.args), True, DRY_RUN_RESULT)
+

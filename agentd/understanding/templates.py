@@ -26,7 +26,7 @@ from hassil.models import MatchEntity
 
 from agentd.errors import AgentError
 from agentd.tools.registry import ArgValue, ToolRegistry
-from agentd.understanding import numbers
+from agentd.understanding import numbers, sampling
 from agentd.understanding.plan import Plan, PlannedStep
 
 TIER = "templates"
@@ -111,6 +111,12 @@ TRAILING_SEPARATORS = re.compile(r"(?:\s|[,;]|\b(?:and|then|also)\b)+$", re.IGNO
 AM_PM = re.compile(r"\b([ap])\.\s?m\b\.?", re.IGNORECASE)
 NUMBER_HYPHEN = re.compile(r"(?<=\d)-(?=[a-z])", re.IGNORECASE)
 CLOCK_COLON = re.compile(r"(?<=\b\d):(?=[0-5]\d\b)|(?<=\b\d\d):(?=[0-5]\d\b)")
+# "7.15" and "19.45" (how recognizers and many countries write times); "1.5" stays.
+CLOCK_DOT = re.compile(r"(?<=\b\d)\.(?=[0-5]\d\b)|(?<=\b[01]\d)\.(?=[0-5]\d\b)"
+                       r"|(?<=\b2[0-3])\.(?=[0-5]\d\b)")
+# A word the templates do not know may be a typo of one they do ("trun off wifi").
+SPELLING_WORD = re.compile(r"[a-z]{3,}")
+MAX_CORRECTIONS = 2
 
 
 class NoMatch(Exception):
@@ -133,6 +139,7 @@ class TemplateTier:
         self._registry = registry
         self.language = language
         self._intents = load_intents(language)
+        self._speller = Speller(frozenset().union(*sampling.vocabulary(self._intents).values()))
         self._warm_up()
 
     def understand(self, text: str) -> Plan:
@@ -142,8 +149,24 @@ class TemplateTier:
         memo: dict[str, Match | None] = {}
         steps = self._plan(text, memo, MAX_STEPS)
         if not steps:
+            steps = self._plan_corrected(text)
+        if not steps:
             return Plan.nothing(tier=TIER)
         return Plan(steps=tuple(steps), tier=TIER)
+
+    def _plan_corrected(self, text: str) -> list[PlannedStep] | None:
+        """The plan for ``text`` with typos fixed, when exactly one fixed reading has one.
+
+        Only words the templates do not know are changed, each into a known word one
+        edit away (same first letter); a request whose fixes lead to different plans,
+        or to none, stays unmatched.
+        """
+        plans: dict[str, list[PlannedStep]] = {}
+        for fixed in self._speller.readings(text):
+            steps = self._plan(fixed, {}, MAX_STEPS)
+            if steps:
+                plans[repr([(s.tool, s.args) for s in steps])] = steps
+        return next(iter(plans.values())) if len(plans) == 1 else None
 
     # -- splitting ------------------------------------------------------------
 
@@ -237,19 +260,79 @@ class TemplateTier:
             self.match_one(text)
 
 
+class Speller:
+    """Readings of a request with unknown words replaced by known ones one edit away."""
+
+    def __init__(self, vocabulary: frozenset[str]) -> None:
+        self.vocabulary = vocabulary
+        self._by_first: dict[str, list[str]] = {}
+        for word in vocabulary:
+            if word.isalpha():
+                self._by_first.setdefault(word[0], []).append(word)
+
+    def candidates(self, word: str) -> list[str]:
+        return sorted(w for w in self._by_first.get(word[0], ())
+                      if abs(len(w) - len(word)) <= 1 and one_edit(word, w))
+
+    def readings(self, text: str) -> list[str]:
+        """``text`` with each combination of fixes (none if no word needs one)."""
+        unknown = [m for m in SPELLING_WORD.finditer(text.lower())
+                   if m.group() not in self.vocabulary]
+        if not unknown or len(unknown) > MAX_CORRECTIONS:
+            return []
+        readings = [text]
+        for match in reversed(unknown):  # from the end, so earlier offsets stay valid
+            fixes = self.candidates(match.group())
+            if not fixes:
+                return []
+            readings = [r[:match.start()] + fix + r[match.end():]
+                        for r in readings for fix in fixes]
+        return readings
+
+
+def one_edit(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by one insertion, deletion, change or swap."""
+    if a == b:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    if len(long) - len(short) != 1:
+        return False
+    i = next((k for k in range(len(short)) if short[k] != long[k]), len(short))
+    return short[i:] == long[i + 1:]
+
+
 # -- loading -------------------------------------------------------------------
 
 
-def load_intents(language: str) -> Intents:
-    """All sentence files for ``language``, merged into one hassil ``Intents``."""
-    folder = SENTENCES_DIR / language
+def load_intents(language: str, folder: Path | None = None) -> Intents:
+    """All sentence files for ``language``, merged into one hassil ``Intents``.
+
+    A rule, list or intent name defined in two files is an error (a merge would keep one
+    of them silently).
+    """
+    folder = folder or SENTENCES_DIR / language
     files = sorted(folder.glob("*.yaml"))
     if not files:
         raise ValueError(f"no sentence templates for language {language!r} in {folder}")
     merged: dict[str, Any] = {}
+    defined: dict[tuple[str, str], str] = {}  # (section, name) -> the file defining it
     for path in files:
         with path.open(encoding="utf-8") as stream:
-            merge(merged, yaml.safe_load(stream) or {})
+            data = yaml.safe_load(stream) or {}
+        for section in ("expansion_rules", "lists", "intents"):
+            for name in data.get(section) or {}:
+                first = defined.setdefault((section, name), path.name)
+                if first != path.name:
+                    what = {"expansion_rules": "rule", "lists": "list",
+                            "intents": "intent"}[section]
+                    raise ValueError(
+                        f"{path}: {what} {name!r} is already defined in {first}; a name is "
+                        "defined in one sentence file only (rename one of them)")
+        merge(merged, data)
     return Intents.from_dict(merged)
 
 
@@ -272,6 +355,7 @@ def normalize(text: str) -> str:
     """Rewrites hassil needs ("p.m." -> "pm", "7:30" -> "7 30"), keeping the length."""
     text = AM_PM.sub(lambda m: (m.group(1) + "m").ljust(len(m.group(0))), text)
     text = CLOCK_COLON.sub(" ", text)
+    text = CLOCK_DOT.sub(" ", text)
     return NUMBER_HYPHEN.sub(" ", text)
 
 

@@ -1,0 +1,368 @@
+"""Grounding: a model-planned step may only use what the user said.
+
+After decoding, every argument of a proposed step is checked against the request (and,
+for later steps, the results already seen):
+
+* a free-text argument (a name, a label, a message) must be a span of the request or
+  of an earlier result, on word boundaries, and not only filler words;
+* a number, a duration or a time of day must come from numbers the request contains;
+* a choice (a setting, a key, a folder, a kind of file) must be named in the request by
+  one of the ways the sentence templates say it (``sampling.synonyms``);
+* on/off must be said ("on", "enable", "off", "mute", ...).
+
+And the request itself must be explained: every word of it is part of an argument, a
+word the chosen tool's templates use, or a common function word. "Send 20 dollars to
+Mike" is then no alarm at 20:00, and "what's the weather" no ``clock.time``. A step
+that fails is not run: the model tier answers honestly that it can't do that yet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from hassil import Intents
+
+from agentd.tools.registry import ArgValue, ToolSpec
+from agentd.understanding import sampling
+from agentd.understanding.plan import PlannedStep
+
+WORD = re.compile(r"[a-z0-9']+")
+NUMBER_WORDS = {
+    "zero": 0, "oh": 0, "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4,
+    "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11,
+    "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
+    "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+    "hundred": 100,
+}
+UNIT_SECONDS = {
+    "second": 1, "seconds": 1, "sec": 1, "secs": 1, "s": 1,
+    "minute": 60, "minutes": 60, "min": 60, "mins": 60, "m": 60,
+    "hour": 3600, "hours": 3600, "hr": 3600, "hrs": 3600, "h": 3600,
+}
+FIXED_SECONDS = {"half an hour": 1800, "half hour": 1800, "quarter of an hour": 900,
+                 "quarter hour": 900, "half a minute": 30}
+CLOCK = re.compile(r"\b([01]?\d|2[0-3])[:.]([0-5]\d)\b")
+PM_WORDS = ("pm", "p m", "afternoon", "evening", "tonight", "night")
+AM_WORDS = ("am", "a m", "morning")
+ON_WORDS = frozenset({"on", "enable", "activate", "start", "use", "connect", "join"})
+OFF_WORDS = frozenset({"off", "disable", "deactivate", "stop", "kill", "disconnect",
+                       "mute", "silence", "silent", "leave", "exit", "light"})
+LEVEL_WORDS = {"max": 100, "maximum": 100, "full": 100, "min": 0, "minimum": 0,
+               "mute": 0, "silence": 0, "silent": 0, "half": 50, "halfway": 50}
+# Words any request may have that carry no action of their own.
+FUNCTION_WORDS = frozenset({
+    "a", "an", "the", "my", "me", "i", "i'm", "i'd", "i'll", "you", "your", "it", "it's",
+    "its", "is", "are", "was", "be", "am", "do", "does", "did", "can", "could", "would",
+    "will", "should", "please", "pls", "thanks", "thank", "to", "for", "of", "in", "on", "at",
+    "by", "with", "and", "or", "then", "also", "just", "now", "right", "some", "any", "all",
+    "this", "that", "these", "those", "there", "here", "what", "what's", "whats", "which",
+    "how", "when", "where", "who", "up", "down", "out", "into", "from", "again", "back",
+    "still", "too", "so", "very", "bit", "little", "ok", "okay", "hey", "hi", "um", "uh", "oh",
+    "well", "yeah", "yes", "phone", "device", "mine", "our", "us", "we", "them", "they", "he",
+    "she", "have", "has", "had", "got", "need", "want", "let",
+})
+FILLER = frozenset({"me", "my", "the", "a", "an", "your", "some", "all", "of", "this",
+                    "that", "it", "please", "i", "any", "them", "us"})
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the templates know, for the checks: synonyms per choice, words per tool."""
+
+    synonyms: Mapping[str, frozenset[str]]
+    vocabulary: Mapping[str, frozenset[str]]
+    # The templates' own words per tool, without list values ("set", "alarm").
+    command_words: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    # Every way to say a choice of some tool ("documents", "wifi", "volume up").
+    choice_phrases: frozenset[str] = frozenset()
+    # (tool, argument) pairs whose value is one of listed choices.
+    choice_args: frozenset[tuple[str, str]] = frozenset()
+
+    @staticmethod
+    def from_intents(intents: Intents, specs: Sequence[ToolSpec]) -> Evidence:
+        synonyms = sampling.synonyms(intents)
+        choices = {c for spec in specs for arg in spec.args for c in arg.choices}
+        phrases = frozenset(p for c in choices for p in synonyms.get(c, ()))
+        return Evidence(synonyms, sampling.vocabulary(intents),
+                        sampling.vocabulary(intents, lists=False), phrases,
+                        frozenset((s.name, a.name) for s in specs for a in s.args if a.choices))
+
+
+def words(text: str) -> list[str]:
+    return list(_words(text))
+
+
+@lru_cache(maxsize=512)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(WORD.findall(text.lower().replace("’", "'")))
+
+
+def _phrase_in(phrase: str, text_words: Sequence[str]) -> bool:
+    target = words(phrase)
+    n = len(target)
+    return n > 0 and any(list(text_words[i:i + n]) == target
+                         for i in range(len(text_words) - n + 1))
+
+
+def numbers_in(text: str) -> list[int]:
+    """Whole numbers said in ``text``, as digits or words ("twenty five" -> 25)."""
+    return list(_numbers_in(text))
+
+
+@lru_cache(maxsize=512)
+def _numbers_in(text: str) -> tuple[int, ...]:
+    found: list[int] = []
+    pending: int | None = None
+    for word in words(text.replace(":", " ").replace(".", " ")):
+        if word.isdigit():
+            if pending is not None:
+                found.append(pending)
+                pending = None
+            found.append(int(word))
+            continue
+        value = NUMBER_WORDS.get(word)
+        if value is None:
+            if pending is not None:
+                found.append(pending)
+                pending = None
+            continue
+        if pending is not None and pending >= 20 and pending % 10 == 0 and value < 10:
+            found.append(pending + value)  # "twenty five"
+            found.append(pending)
+            pending = None
+        else:
+            if pending is not None:
+                found.append(pending)
+            pending = value
+    if pending is not None:
+        found.append(pending)
+    return tuple(found)
+
+
+def durations_in(text: str) -> set[int]:
+    """Seconds the request may mean: each number times a unit it names, and sums of two."""
+    lowered = " ".join(words(text))
+    fixed = {s for phrase, s in FIXED_SECONDS.items() if re.search(rf"\b{phrase}\b", lowered)}
+    for phrase in FIXED_SECONDS:  # "half an hour" is not also "an hour"
+        lowered = re.sub(rf"\b{phrase}\b", " ", lowered)
+    text = lowered
+    tokens = lowered.split()
+    units = {UNIT_SECONDS[t] for t in tokens if t in UNIT_SECONDS}
+    for word in tokens:  # "10min", "5mins"
+        match = re.fullmatch(r"\d+([a-z]+)", word)
+        if match and match.group(1) in UNIT_SECONDS:
+            units.add(UNIT_SECONDS[match.group(1)])
+    numbers = set(numbers_in(text)) | {int(n) for n in re.findall(r"\d+", text)}
+    single = {n * u for n in numbers for u in units}
+    if "and a half" in lowered or "and half" in lowered:
+        single |= {n * u + u // 2 for n in numbers for u in units}
+    single |= fixed
+    return single | {a + b for a in single for b in single if a != b}
+
+
+def time_grounded(value: str, text: str) -> bool:
+    """``HH:MM`` only from an hour (and minutes) the request says, with a matching am/pm."""
+    hour, minute = (int(p) for p in value.split(":"))
+    lowered = " ".join(words(text))
+    if (hour, minute) == (12, 0) and ("noon" in lowered or "midday" in lowered):
+        return True
+    if (hour, minute) == (0, 0) and "midnight" in lowered:
+        return True
+    said = set(numbers_in(text))
+    pm = any(re.search(rf"\b{w}\b", lowered) for w in PM_WORDS)
+    am = any(re.search(rf"\b{w}\b", lowered) for w in AM_WORDS)
+    clocks = [(int(h), int(m)) for h, m in CLOCK.findall(text)]
+    if clocks:  # "7.15", "19:45": the time is one of them, read as written
+        return any(m == minute and (h == hour or (pm and h + 12 == hour) or (
+            am and h == 12 and hour == 0)) for h, m in clocks)
+    minute_ok = minute == 0 or minute in said or (
+        minute == 30 and "half" in lowered) or (minute in (15, 45) and "quarter" in lowered)
+    if not minute_ok:
+        return False
+    if hour in said:  # 24-hour, or a morning hour said as such
+        return not (pm and hour < 12) and not (am and hour >= 12)
+    hour12 = hour - 12 if hour > 12 else hour
+    candidates = {hour12, hour12 + 1}  # "quarter to seven" is 06:45
+    return (hour >= 12 and pm and bool(candidates & said)) or (
+        hour < 12 and not pm and minute in (45, 50, 40) and bool(candidates & said))
+
+
+def _span_of(value: str, sources: Iterable[str]) -> bool:
+    target = words(value)
+    if not target:
+        return False
+    return any(_phrase_in(value, words(source)) for source in sources)
+
+
+def ungrounded(step: PlannedStep, request: str, evidence: Evidence,
+               observations: Sequence[str] = (),
+               earlier: Sequence[PlannedStep] = ()) -> str | None:
+    """Why ``step`` is not grounded in ``request`` (and ``observations``), or None.
+
+    ``earlier``: the steps already taken for this request, which account for their part
+    of it ("find the report" before "and throw it away").
+    """
+    request_words = words(request)
+    texts = [(n, words(v)) for n, v in step.args.items() if isinstance(v, str)]
+    for i, (name, said) in enumerate(texts):  # each thing said fills one argument
+        for other, other_said in texts[i + 1:]:
+            if said and other_said and (_phrase_in(" ".join(said), other_said)
+                                        or _phrase_in(" ".join(other_said), said)):
+                return f"{step.tool}: {name} and {other} hold the same words"
+    for name, value in step.args.items():
+        problem = _arg_problem(step.tool, name, value, request, request_words, evidence,
+                               observations, step.args)
+        if problem:
+            return f"{step.tool} {name}={value!r}: {problem}"
+    return _unexplained(step, request_words, evidence, earlier)
+
+
+def _arg_problem(tool: str, name: str, value: ArgValue, request: str,
+                 request_words: Sequence[str], evidence: Evidence,
+                 observations: Sequence[str], other_args: Mapping[str, ArgValue]) -> str | None:
+    if isinstance(value, bool):
+        said = set(request_words)
+        if value and not said & ON_WORDS:
+            return "the request does not say on"
+        if not value and not said & OFF_WORDS:
+            return "the request does not say off"
+        return None
+    if isinstance(value, int):
+        if name == "duration_s":
+            return None if value in durations_in(request) else "not a duration said"
+        levels = {v for w, v in LEVEL_WORDS.items() if w in request_words}
+        return None if value in numbers_in(request) or value in levels else "not said"
+    if name == "time":
+        return None if time_grounded(value, request) else "not a time said"
+    if name == "since":
+        if value in ("today", "yesterday"):
+            return None if value in request_words else "not said"
+        match = re.fullmatch(r"(\d+)h", value)
+        if match:
+            n = int(match.group(1))
+            return None if n in numbers_in(request) or (
+                n % 24 == 0 and n // 24 in numbers_in(request)) else "not said"
+    if (tool, name) in evidence.choice_args:
+        named: frozenset[str] = evidence.synonyms.get(
+            value, frozenset({value.replace("_", " ")}))
+        if any(_phrase_in(p, request_words) for p in named):
+            return None
+        return "the request does not name it"
+    if name == "to" and re.fullmatch(r"\+?\d{3,}", value):
+        digits = re.sub(r"\D", "", request)
+        return None if value.lstrip("+") in digits else "a number not said"
+    if set(words(value)) <= FILLER:
+        return "only filler words"
+    if name not in FREE_TEXT and " ".join(words(value)) in evidence.choice_phrases:
+        return "it is a setting, key, folder or kind, not a name"  # "pull up my documents"
+    if _span_of(value, observations) and not _span_of(value, [request]):
+        return None  # copied from a result (the policy engine treats it as untrusted)
+    if name not in FREE_TEXT | {"path"}:  # a name is not the command: "set alarm 7.15"
+        command = (set(words(value)) & evidence.command_words.get(tool, frozenset())
+                   - FUNCTION_WORDS)
+        if command:
+            return f"it holds the command's own words ({', '.join(sorted(command))})"
+        if numbers_in(value) and any(isinstance(v, int) or k in ("time", "duration_s")
+                                     for k, v in other_args.items() if k != name):
+            return "it holds the number another argument uses"
+    if _span_of(value, [request, *observations]):
+        return None
+    return "not a span of the request"
+
+
+def _unexplained(step: PlannedStep, request_words: Sequence[str], evidence: Evidence,
+                 earlier: Sequence[PlannedStep] = ()) -> str | None:
+    """A word of the request that neither the steps' arguments nor their tools account for."""
+    covered: set[int] = set()
+    steps = [step, *earlier]
+    for value in (v for s in steps for v in s.args.values()):
+        if isinstance(value, str) and not isinstance(value, bool):
+            target = words(value)
+            n = len(target)
+            for i in range(len(request_words) - n + 1):
+                if n and list(request_words[i:i + n]) == target:
+                    covered.update(range(i, i + n))
+    digits = [re.sub(r"\D", "", v) for s in steps for v in s.args.values()
+              if isinstance(v, str)]
+    for i, word in enumerate(request_words):  # "555 0199" is the number "5550199"
+        if word.isdigit() and any(word in d for d in digits):
+            covered.add(i)
+    known = frozenset().union(*(evidence.vocabulary.get(s.tool, frozenset()) for s in steps))
+    # A number the step does not use is not explained ("bump the volume up to 70" is no
+    # volume key press); a step with a number, time or duration used it (checked above).
+    uses_numbers = any((isinstance(v, int) and not isinstance(v, bool))
+                       or k in ("time", "since") for k, v in step.args.items())
+    for i, word in enumerate(request_words):
+        if i in covered or word in FUNCTION_WORDS:
+            continue
+        number = word.isdigit() or re.fullmatch(r"\d+[a-z]{1,4}", word) or (
+            word in NUMBER_WORDS and word not in ("a", "an", "oh"))
+        if number and not uses_numbers:
+            return f"the request says {word!r}, a number {step.tool} does not use"
+        if number or word in known or word in UNIT_SECONDS:
+            continue
+        return f"the request says {word!r}, which {step.tool} does not explain"
+    return None
+
+
+# -- candidates: the grounded values, for the grammar ------------------------------------
+
+# Most words a name-like argument may have (as in the templates); free text has no limit.
+MAX_SPAN_WORDS = {"to": 4, "label": 5, "app": 3, "target": 6, "query": 6, "path": 8}
+FREE_TEXT = frozenset({"text", "summary", "body"})
+EDGE_PUNCTUATION = ",.;:!?\"'“”‘’()"
+PHONE = re.compile(r"\+?\d[\d\s\-().]*\d")
+ALL_TIMES = tuple(f"{h:02d}:{m:02d}" for h in range(24) for m in range(60))
+
+
+def spans(request: str, max_words: int | None = None) -> list[str]:
+    """Every run of whole words of ``request`` as written, edge punctuation trimmed."""
+    tokens = [(m.start(), m.end()) for m in re.finditer(r"\S+", request)]
+    found: dict[str, None] = {}
+    for i in range(len(tokens)):
+        last = len(tokens) if max_words is None else min(len(tokens), i + max_words)
+        for j in range(i, last):
+            text = request[tokens[i][0]:tokens[j][1]].strip(EDGE_PUNCTUATION).strip()
+            if text and not set(words(text)) <= FILLER:
+                found[text] = None
+    return list(found)
+
+
+def candidates(spec: ToolSpec, request: str, evidence: Evidence) -> dict[str, tuple[object, ...]]:
+    """For each argument of ``spec``, the values the request grounds (see ``ungrounded``)."""
+    said = words(request)
+    numbers = numbers_in(request)
+    found: dict[str, tuple[object, ...]] = {}
+    for arg in spec.args:
+        values: list[object] = []
+        if bool in arg.types:
+            values += [v for v, w in ((True, ON_WORDS), (False, OFF_WORDS)) if set(said) & w]
+        if int in arg.types:
+            if arg.name == "duration_s":
+                values += sorted(durations_in(request))
+            else:
+                values += list(dict.fromkeys(
+                    numbers + [v for w, v in LEVEL_WORDS.items() if w in said]))
+        if str in arg.types:
+            if arg.choices:
+                values += [c for c in arg.choices if any(
+                    _phrase_in(p, said) for p in evidence.synonyms.get(c, {c.replace("_", " ")}))]
+            elif arg.name == "time":
+                values += [t for t in ALL_TIMES if time_grounded(t, request)]
+            elif arg.name == "since":
+                values += [w for w in ("today", "yesterday") if w in said]
+                values += [f"{n}h" for n in numbers if 0 < n <= 72]
+            else:
+                limit = None if arg.name in FREE_TEXT else MAX_SPAN_WORDS.get(arg.name, 6)
+                texts = [s for s in spans(request, limit) if len(s) <= arg.max_length]
+                if arg.name == "to":  # a phone number as digits, as the templates give it
+                    texts = [re.sub(r"[^\d+]", "", s) if PHONE.fullmatch(s) else s
+                             for s in texts]
+                values += list(dict.fromkeys(texts))
+        found[arg.name] = tuple(values)
+    return found
