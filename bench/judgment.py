@@ -220,6 +220,12 @@ def report(score: Score, show: set[str]) -> None:
         print(f"  {verdict:9} {s[verdict]:4}  {100 * s[verdict] / n:5.1f}%")
     print(f"  out-of-scope requests acted on: {s['out_of_scope_acted_on']} of "
           f"{s['out_of_scope']}")
+    for split in ("dev", "test"):
+        part = [o for o in score.outcomes if o.case.split == split]
+        if part and len(part) < n:
+            counts = ", ".join(f"{sum(o.verdict == v for o in part)} {v}"
+                               for v in ("exact", "abstained", "wrong"))
+            print(f"  {split} half ({len(part)}): {counts}")
     if s["model_tier_requests"]:
         print(f"  model tier asked {s['model_tier_requests']} times, "
               f"{s['model_tier_s_p50']:.2f} s p50 per request")

@@ -44,10 +44,10 @@ CHAINED = re.compile(r"\b(?:and|then|also|after|afterwards|plus)\b|[,;]", re.IGN
 class GuardConfig:
     """Thresholds (calibrated on the dev half of eval/requests_en.yaml; docs/model.md)."""
 
-    threshold: float = 0.70  # nearest template sentence below this: out of scope
+    threshold: float = 0.50  # nearest template sentence below this: out of scope
     lexical_threshold: float = 0.60  # the same, for the word-overlap router (no embedder)
-    margin: float = 0.05  # tools within this of the best are offered too
-    max_tools: int = 2
+    margin: float = 0.10  # tools within this of the best are offered too
+    max_tools: int = 3
     nearby: float = 0.55  # above this, an out-of-scope reply names the nearest tool
     narrow: bool = True  # the grammar admits only grounded values (off: checks only)
 
