@@ -86,8 +86,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             install_test_backends(registry, Path(settings.test_fixture))
         grants = GrantStore(journal, registry)
         planner = choose_planner(settings)
-        understanding = Understanding(TemplateTier(registry, settings.language).understand,
-                                      planner, settings.model_max_steps)
+        tier = TemplateTier(registry, settings.language)
+        understanding = Understanding(tier.understand, planner, settings.model_max_steps,
+                                      heard=tier.understand_heard)
         bus = await connect_session_bus()
         await adapters.start(bus)
         service = AgentService(bus, journal, registry, grants, audit, settings.exported_tasks,

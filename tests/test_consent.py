@@ -207,3 +207,21 @@ def test_kill_during_a_running_step_reports_unknown(bus: Bus) -> None:
     assert "Check whether this happened: Call mom." in task["reply"]
     assert len(sent_records(sent)) == before  # not re-run
     assert audit(bus)[-1]["outcome"] == "unknown"
+
+
+def test_a_repaired_spoken_request_asks_before_it_changes_anything(bus: Bus) -> None:
+    """A transcript the templates matched only once one word was repaired: reading runs
+    (saying what was understood); changing something asks "did you mean"."""
+    fixture_daemon(bus, {"notifications": [{"app": "Chat", "summary": "x", "body": "hi"}]})
+    read = wait_state(bus, gdbus_ask(bus, "read my old notifications", "{'spoken': <true>}"))
+    assert read["state"] == "done"
+    assert read["reply"].startswith("(Understood as “read my notifications”.)")
+    path = gdbus_ask(bus, "turn off the wifey", "{'spoken': <true>}")
+    task = wait_state(bus, path)  # nobody answers: denied after 2 s
+    assert task["state"] == "cancelled" and task["steps"][0]["state"] == "denied"
+    record = audit(bus)[-1]
+    assert record["understood_as"] == "turn off the wifi"
+    assert record["policy"] == "spoken request repaired: asks"
+    # Typed, the same words are not guessed at.
+    typed = wait_state(bus, gdbus_ask(bus, "turn off the wifey"))
+    assert typed["steps"] == [] and typed["reply"].startswith("I can't do that yet")

@@ -12,6 +12,9 @@ included). Then, in order:
   if planned before it and whatever the grants say;
 - a sandboxed caller (Flatpak, snap) needs a grant to read content on the phone (screen,
   notifications, files, messages): that step asks, and "always" grants it to that app;
+- a spoken request the templates matched only after repairing the transcript (a word
+  dropped or changed) asks before any step but ``read``, naming what was heard and what
+  was understood;
 - a grant lets an ``external`` tool run for one verified program without asking, but not
   for spoken requests or ``--batch`` runs.
 
@@ -130,6 +133,10 @@ class PolicyEngine:
         if step.after_content:
             return PolicyDecision(Verdict.ASK, "planned after untrusted content: asks",
                                   f"{step.summary}?\n{taint_warning(step.after_content)}")
+        if step.understood_as:
+            return PolicyDecision(Verdict.ASK, "spoken request repaired: asks",
+                                  f"{step.summary}?\nagentd heard “{task.request}” and "
+                                  f"understood “{step.understood_as}”.")
         if not risk.needs_confirmation:
             return PolicyDecision(Verdict.RUN, f"{risk.value}: runs without asking")
         if task.taint:

@@ -76,6 +76,9 @@ class StepRecord:
     # The untrusted content the task held when this step was planned: a step planned
     # after content arrived may have been planned *by* that content, so it asks.
     after_content: tuple[str, ...] = ()
+    # For a spoken request the templates matched only once repaired: what they
+    # understood ("what time is it" for "what ive is it"). Such a step asks, unless read.
+    understood_as: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {"index": self.index, "tool": self.tool, "args": self.args, "risk": self.risk,

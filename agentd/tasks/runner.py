@@ -102,6 +102,9 @@ class Understanding:
     templates: Understand
     planner: StepPlanner | None = None
     max_model_steps: int = 6
+    # Spoken requests: the templates, with a transcript repaired by one word when
+    # nothing matches (``TemplateTier.understand_heard``); the plain templates if None.
+    heard: Understand | None = None
 
 
 class TaskRunner:
@@ -188,23 +191,29 @@ class TaskRunner:
     async def _understand_and_act(self, task: TaskRecord) -> None:
         self._set_state(task, TaskState.UNDERSTANDING)
         self._progress(task, "understanding", {})
-        plan = self._understanding.templates(task.request)
+        spoken = task.options.get("spoken") and self._understanding.heard is not None
+        understand = self._understanding.heard if spoken else self._understanding.templates
+        assert understand is not None
+        plan = understand(task.request)
         planner = self._understanding.planner
         if plan.is_empty and planner is not None and not task.options.get("templates_only"):
             await self._plan_step_by_step(task, planner)
             return
         task.tier = plan.tier
         task.steps = [self._step(index, planned) for index, planned in enumerate(plan.steps)]
+        for step in task.steps:
+            step.understood_as = plan.understood_as  # a repaired transcript: it asks
         self._journal.save_plan(task)
         self._progress(task, "planned", {"tier": plan.tier, "steps": len(task.steps)})
         if plan.is_empty:
             self._finish(task, TaskState.DONE, plan.reply)
             return
+        heard = f"(Understood as “{plan.understood_as}”.)" if plan.understood_as else ""
         if task.dry_run:
-            self._finish(task, TaskState.DONE,
-                         "Would: " + "; ".join(s.summary for s in task.steps) + ".")
+            self._finish(task, TaskState.DONE, " ".join(filter(None, [
+                heard, "Would: " + "; ".join(s.summary for s in task.steps) + "."])))
             return
-        replies: list[str] = []
+        replies: list[str] = [heard] if heard else []
         for step in task.steps:
             self._set_state(task, TaskState.ACTING)
             try:

@@ -216,6 +216,7 @@ class StepExecutor:
                        "pid": task.caller.pid, "bus_name": task.caller.bus_name,
                        "sandbox": task.caller.sandbox},
             "after_content": list(step.after_content),
+            "understood_as": step.understood_as,
             "tool": step.tool, "args": step.args, "risk": step.risk, "summary": step.summary,
             "outcome": str(step.state), "result": (step.result or step.error)[:RESULT_IN_AUDIT],
             "consent": consent, "policy": decision.reason, "taint": list(task.taint),
