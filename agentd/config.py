@@ -37,6 +37,11 @@ class Settings:
     )
     max_active_tasks: int = _described(
         16, "tasks that may be unfinished at once; past it, Ask fails with Busy")
+    max_tasks_per_caller: int = _described(
+        8, "unfinished tasks one program (bus connection) may have at once; past it, Ask "
+           "fails with Busy naming this limit")
+    max_audio_reads_per_caller: int = _described(
+        1, "AskAudio recordings one program may have agentd read at once")
     max_request_bytes: int = _described(4096, "longest request text accepted, in UTF-8 bytes")
     confirmation_timeout_s: float = _described(
         120.0, "how long a step waits for Confirm before it counts as denied")

@@ -15,7 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
-from dbus_fast import BusType, Message, MessageType, RequestNameReply
+from dbus_fast import BusType, MessageType, RequestNameReply
 from dbus_fast.aio import MessageBus
 from dbus_fast.constants import NameFlag
 from dbus_fast.errors import AuthError
@@ -23,13 +23,14 @@ from dbus_fast.errors import AuthError
 from agentd import __version__
 from agentd.adapters.testing import install_test_backends
 from agentd.adapters.wiring import build_adapters, install_adapter_tools
-from agentd.bus.names import BUS_NAME, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH
+from agentd.bus import notifications
+from agentd.bus.names import BUS_NAME
 from agentd.bus.service import AgentService
 from agentd.config import Settings, load_settings
 from agentd.errors import AgentError, InvalidRequest, Unavailable
 from agentd.log import setup_logging
 from agentd.policy.audit import AuditLog
-from agentd.policy.consent import PolicyEngine
+from agentd.policy.consent import OwnInput, PolicyEngine
 from agentd.policy.grants import GrantStore
 from agentd.policy.notify import NotificationConfirmations
 from agentd.tasks.journal import Journal, TimerRecord
@@ -66,10 +67,7 @@ async def announce_timer(bus: MessageBus, service: AgentService, timer: TimerRec
     body = timer.label or ""
     if late_s >= 60:
         body = f"{body} (agentd was not running when it was due; {late_s / 60:.0f} min late)"
-    reply = await bus.call(Message(
-        destination=NOTIFICATIONS_NAME, path=NOTIFICATIONS_PATH, interface=NOTIFICATIONS_NAME,
-        member="Notify", signature="susssasa{sv}i",
-        body=["agentd", 0, "alarm-symbolic", title, body.strip(), [], {}, -1]))
+    reply = await bus.call(notifications.notify(title, body.strip(), icon="alarm-symbolic"))
     if reply is None or reply.message_type is MessageType.ERROR:
         detail = reply.error_name if reply else "no reply"
         log.info("no desktop notification for %s %d (%s)", timer.kind, timer.id, detail)
@@ -88,15 +86,19 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             install_test_backends(registry, Path(settings.test_fixture))
         grants = GrantStore(journal, registry)
         planner = choose_planner(settings)
-        understanding = Understanding(TemplateTier(registry, settings.language).understand,
-                                      planner, settings.model_max_steps)
+        tier = TemplateTier(registry, settings.language)
+        understanding = Understanding(tier.understand, planner, settings.model_max_steps,
+                                      heard=tier.understand_heard)
         bus = await connect_session_bus()
         await adapters.start(bus)
-        service = AgentService(bus, journal, registry, grants, audit, settings.exported_tasks)
+        service = AgentService(bus, journal, registry, grants, audit, settings.exported_tasks,
+                               settings.max_audio_reads_per_caller)
         scheduler = Scheduler(journal, lambda t, late: announce_timer(bus, service, t, late))
-        channels = [NotificationConfirmations(bus)] if settings.confirm_by_notification else []
-        executor = StepExecutor(journal, registry, scheduler, PolicyEngine(grants), audit,
-                                service, channels, settings.confirmation_timeout_s)
+        own_input = OwnInput()  # agentd's own taps and keys never count as the user's Allow
+        channels = [NotificationConfirmations(bus, own_input)] \
+            if settings.confirm_by_notification else []
+        executor = StepExecutor(journal, registry, scheduler, PolicyEngine(grants, registry), audit,
+                                service, channels, settings.confirmation_timeout_s, own_input)
         runner = TaskRunner(settings, journal, registry, understanding, executor, service)
         service.runner = runner
         service.adapters = adapters

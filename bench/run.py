@@ -137,7 +137,7 @@ def bench_policy(rounds: int = 20_000) -> None:
         install_builtin_tools(registry)
         grants = GrantStore(journal, registry)
         grants.add("sms.send", "/usr/bin/agentctl")
-        policy = PolicyEngine(grants)
+        policy = PolicyEngine(grants, registry)
         task = journal.create_task("x", {}, Caller(program="/usr/bin/agentctl"))
         steps = [StepRecord(0, "clock.time", {}, "read", "Tell the time"),
                  StepRecord(1, "sms.send", {"to": "mom", "text": "hi"}, "external", "Send")]

@@ -22,7 +22,8 @@ IMAGE=${ARGS[1]:-build/image/pinephone/disk.img}
 [ -f "$IMAGE" ] || die "$IMAGE is missing: make image IMAGE=pinephone"
 [ -b "$DEVICE" ] || die "$DEVICE is not a block device"
 NAME=$(basename "$(readlink -f "$DEVICE")")
-SYS=/sys/class/block/$NAME
+# FLASH_SYSFS: a fake sysfs tree, for the tests only (they flash a loop device).
+SYS=${FLASH_SYSFS:-/sys}/class/block/$NAME
 [ -e "$SYS" ] || die "$DEVICE is not known to the kernel"
 [ -e "$SYS/partition" ] && die "$DEVICE is a partition: give the whole device (e.g. /dev/sdb, not /dev/sdb1)"
 REMOVABLE=$(cat "$SYS/removable" 2>/dev/null || echo 0)

@@ -113,7 +113,13 @@ for cmd in agentd:agentd.daemon agentctl:agentd.cli.agentctl; do
         > "$ROOT/usr/bin/${cmd%%:*}"
     chmod 0755 "$ROOT/usr/bin/${cmd%%:*}"
 done
+install -d "$ROOT/usr/libexec/agentd"
+sed -e "s/@NAME@/agentd-uinput-broker/" -e "s/@MODULE@/agentd.adapters.input.broker/" \
+    packaging/debian/launcher.in > "$ROOT/usr/libexec/agentd/uinput-broker"
+chmod 0755 "$ROOT/usr/libexec/agentd/uinput-broker"
 install -Dm0644 system/systemd/agentd.service "$ROOT/usr/lib/systemd/user/agentd.service"
+install -Dm0644 -t "$ROOT/usr/lib/systemd/system" system/systemd/agentd-uinput.socket \
+    system/systemd/agentd-uinput.service
 install -Dm0644 system/dbus-1/services/io.agentd.Agent1.service \
     "$ROOT/usr/share/dbus-1/services/io.agentd.Agent1.service"
 install -Dm0644 system/dbus-1/session.d/io.agentd.Agent1.conf \

@@ -30,6 +30,8 @@ need="$need mmdebstrap:mmdebstrap qemu-system-x86_64:qemu-system-x86 qemu-system
 need="$need qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support arch-test:arch-test"
 need="$need aarch64-linux-gnu-gcc:crossbuild-essential-arm64 cmake:cmake file:file"
 need="$need sfdisk:fdisk debugfs:e2fsprogs dpkg-deb:dpkg systemd-nspawn:systemd-container"
+# consent tests: a Flatpak-style sandbox, made as Flatpak makes it
+need="$need bwrap:bubblewrap"
 missing=""
 for pair in $need; do
     cmd=${pair%%:*}

@@ -168,3 +168,12 @@ def wait_for(predicate: object, timeout: float = 15, interval: float = 0.05) -> 
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(interval)
+
+
+@pytest.fixture
+def flatpak_info(tmp_path: Path) -> Path:
+    if shutil.which("bwrap") is None:
+        pytest.fail("bubblewrap is not installed (scripts/debian-deps.sh installs it)")
+    info = tmp_path / "flatpak-info"
+    info.write_text("[Application]\nname=org.example.Evil\nruntime=runtime/x/y/z\n")
+    return info

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
 import re
+import select
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
 from typing import Any
 
-from conftest import Bus, wait_for
+from conftest import AGENTCTL, Bus, Daemon, wait_for
 
 AGENT_PATH = "/io/agentd/Agent1"
 FINAL = {"done", "failed", "cancelled", "interrupted"}
@@ -72,3 +81,100 @@ def raw_call(bus: Bus, member: str, signature: str, body: list[Any],
         return "", text
 
     return asyncio.run(call())
+
+
+def _controlling_terminal() -> None:
+    """In the child: a new session whose controlling terminal is stdin (the pty)."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def run_in_terminal(bus: Bus, argv: list[str], answer: bytes = b"",
+                    prompt: bytes = b"", timeout: float = 20) -> tuple[int, bytes]:
+    """Run ``argv`` as a user at a terminal would: a pty that is its controlling terminal.
+
+    Typing ``answer`` once ``prompt`` shows. Returns (exit status, everything shown)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, env=bus.env, stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True, preexec_fn=_controlling_terminal)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    answered = not answer
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if not answered and prompt in seen:
+            os.write(master, answer)
+            answered = True
+        if proc.poll() is not None and not ready:
+            break
+    proc.wait(timeout=10)
+    os.close(master)
+    return proc.returncode, seen
+
+
+def ask_and_allow(bus: Bus, text: str) -> dict[str, Any]:
+    """``agentctl ask --json TEXT`` at a terminal, the user answering "y" to any question
+    (steps that change the screen, input.* among them, need the user's yes)."""
+    _, seen = run_in_terminal(bus, [AGENTCTL, "ask", "--json", text], b"y\n", b"[y/N",
+                              timeout=30)
+    lines = [line.strip() for line in seen.decode(errors="replace").splitlines()
+             if line.strip().startswith("{")]
+    assert lines, seen
+    return json.loads(lines[-1])  # type: ignore[no-any-return]
+
+
+def answer_in_terminal(bus: Bus, path_or_id: str, command: str = "confirm",
+                       *flags: str) -> str:
+    """The user answers a waiting task with ``agentctl confirm|deny|cancel ID`` at a
+    terminal (the only way, besides agentd's notification, that Allow is accepted)."""
+    task_id = path_or_id.rsplit("/", 1)[-1]
+    code, seen = run_in_terminal(bus, [AGENTCTL, command, *flags, task_id])
+    text = seen.decode(errors="replace").strip()
+    assert code == 0, text
+    return text
+
+
+def sandboxed(info: Path, *argv: str, binds: tuple[str, ...] = ()) -> list[str]:
+    """argv inside a bubblewrap sandbox laid out as Flatpak lays out an app's."""
+    python_root = str(Path(os.path.realpath(sys.executable)).parents[1])
+    args = ["bwrap", "--tmpfs", "/", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+            "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+            "--symlink", "usr/bin", "/bin", "--proc", "/proc", "--dev", "/dev",
+            "--ro-bind", python_root, python_root,
+            "--ro-bind", str(info), "/.flatpak-info"]
+    for path in binds:
+        args += ["--bind", path, path]
+    return [*args, "--", *argv]
+
+
+SUPPORT = Path(__file__).parent / "support"
+
+
+def fixture_daemon(bus: Bus, content: dict[str, Any] | None = None,
+                   **env: str) -> tuple[Daemon, Path]:
+    """agentd with the named test backends: hostile content in, sent messages recorded."""
+    fixture = bus.root / "fixture.json"
+    sent = bus.root / "sent.jsonl"
+    fixture.write_text(json.dumps({"sent": str(sent), **(content or {})}))
+    daemon = Daemon(bus, {"AGENTD_TEST_FIXTURE": str(fixture),
+                          "AGENTD_CONFIRM_BY_NOTIFICATION": "false",
+                          "AGENTD_CONFIRMATION_TIMEOUT_S": "2", **env}).start()
+    return daemon, sent
+
+
+def sent_records(sent: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in sent.read_text().splitlines()] if sent.exists() else []
+
+
+def audit(bus: Bus) -> list[dict[str, Any]]:
+    out = bus.agentctl("--json", "log", "--limit", "1000")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)  # type: ignore[no-any-return]

@@ -26,6 +26,7 @@ from fixtures_desktop import (
     gtk_app,
     headless_phoc,
 )
+from helpers import ask_and_allow
 
 from agentd.adapters.accessibility.atspi import REGISTRY, AtspiAccessibility
 from agentd.adapters.accessibility.tree import ACCESSIBLE, call, read_app
@@ -65,9 +66,8 @@ def agentd(bus: Bus) -> Iterator[Daemon]:
 
 
 def ask(bus: Bus, text: str) -> dict[str, Any]:
-    out = bus.agentctl("ask", "--json", text)
-    assert out.stdout, out.stderr
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
+    """As the user at a terminal, saying yes to the tap or the typing (input.* asks)."""
+    return ask_and_allow(bus, text)
 
 
 def step_error(task: dict[str, Any]) -> str:

@@ -12,12 +12,16 @@ import itertools
 import json
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import Bus, Daemon
+from helpers import ask_and_allow, sandboxed
 
 from agentd.adapters.input import Operation, encode
+from agentd.adapters.input.broker import request_device
 from agentd.adapters.input.encode import (
     ABS_MT_POSITION_X,
     ABS_MT_POSITION_Y,
@@ -34,7 +38,7 @@ from agentd.adapters.input.encode import (
     Untypable,
 )
 from agentd.adapters.input.uinput import UinputInput, drm_screen_size
-from agentd.errors import InvalidArguments, Unavailable
+from agentd.errors import AgentError, InvalidArguments, Unavailable
 from agentd.tools.catalogue import KEYS
 
 SHIFT = 42
@@ -190,7 +194,7 @@ def test_unknown_screen_size(tmp_path: Path) -> None:
 def test_tools_say_why_no_backend_can(bus: Bus, daemon: Daemon) -> None:
     """On this host: no accessibility bus and no /dev/uinput."""
     def error(text: str) -> str:
-        task = json.loads(bus.agentctl("ask", "--json", text).stdout)
+        task = ask_and_allow(bus, text)
         (step,) = task["steps"]
         return str(step["error"])
 
@@ -239,3 +243,62 @@ def test_finds_the_event_node_of_a_device_by_name(tmp_path: Path) -> None:
         (tmp_path / f"event{number}" / "device" / "name").write_text(name + "\n")
     assert event_node(TOUCH_NAME, tmp_path) == "/dev/input/event9"  # the newest
     assert event_node("agentd keyboard", tmp_path) is None
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """The uinput broker on a socket of its own; agentd is ``asker.py`` here. No
+    /dev/uinput on this host: a device the broker agrees to make fails at creation, with
+    its own message (the image makes real ones: tests/vm)."""
+    asker = tmp_path / "asker.py"
+    asker.write_text(
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from agentd.adapters.input.broker import request_device\n"
+        "from agentd.errors import AgentError\n"
+        "try:\n"
+        "    request_device(sys.argv[2], (720, 1440), Path(sys.argv[1]))\n"
+        "except AgentError as exc:\n"
+        "    print(exc.message)\n")
+    sock = tmp_path / "uinput.sock"
+    proc = subprocess.Popen([sys.executable, "-m", "agentd.adapters.input.broker", "--socket",
+                             str(sock), "--devnode", str(tmp_path / "no-uinput"), "--agentd",
+                             str(asker)], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield sock, asker
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_broker_gives_devices_to_agentd_alone(broker: tuple[Path, Path]) -> None:
+    sock, asker = broker
+    # Another program (this test runner) is refused.
+    with pytest.raises(AgentError, match="is not agentd"):
+        request_device("keyboard", None, sock)
+    # agentd's path, run by the same python: the broker agrees, and says why it failed.
+    out = subprocess.run([sys.executable, str(asker), str(sock), "touchscreen"],
+                         capture_output=True, text=True, timeout=30)
+    assert "cannot create the touchscreen on" in out.stdout, out
+    out = subprocess.run([sys.executable, str(asker), str(sock), "mouse"],
+                         capture_output=True, text=True, timeout=30)
+    assert "unknown device 'mouse'" in out.stdout, out
+    # The same path started with code before it is not agentd.
+    out = subprocess.run([sys.executable, "-c", "import runpy, sys; sys.argv = sys.argv[1:]; "
+                          f"runpy.run_path({str(asker)!r}, run_name='__main__')",
+                          str(asker), str(sock), "keyboard"],
+                         capture_output=True, text=True, timeout=30)
+    assert "is not agentd" in out.stdout or "cannot tell which program" in out.stdout, out
+
+
+def test_broker_refuses_a_sandboxed_agentd(broker: tuple[Path, Path],
+                                           flatpak_info: Path) -> None:
+    sock, asker = broker
+    root = str(Path(__file__).resolve().parent.parent)
+    argv = sandboxed(flatpak_info, sys.executable, str(asker), str(sock), "keyboard",
+                     binds=(root, str(sock.parent)))
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert "a sandboxed app (flatpak:org.example.Evil) is not agentd" in out.stdout, out

@@ -189,7 +189,9 @@ def test_consent_through_mako_actions(bus: Bus, mako: None, action: str, state: 
             return bool(question)
 
         wait_for(shown, timeout=10)
-        assert question[0]["body"] == "Send a text message to 5550100: “on my way”?"
+        assert question[0]["body"] == ("Send a text message to 5550100: “on my way”?\n"
+                                       "“Always allow” lets /usr/bin/gdbus use sms.send "
+                                       "without asking again.")
         invoke = bus.run("makoctl", "invoke", "-n", str(question[0]["id"]), action)
         assert invoke.returncode == 0, invoke.stderr
         task = wait_state(bus, path)

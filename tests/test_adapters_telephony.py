@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import BUS_CONFIG, Bus, Daemon, wait_for
-from helpers import gdbus_ask, wait_state
+from helpers import answer_in_terminal, gdbus_ask, wait_state
 
 MODEM_MANAGER = "/usr/sbin/ModemManager"
 
@@ -25,7 +25,7 @@ MODEM_MANAGER = "/usr/sbin/ModemManager"
 def call_and_confirm(bus: Bus, text: str) -> dict[str, object]:
     path = gdbus_ask(bus, text)
     wait_state(bus, path, "awaiting-confirmation")
-    assert bus.gdbus_call(path, "io.agentd.Task1.Confirm").returncode == 0
+    assert answer_in_terminal(bus, path) == "Confirmed."
     return wait_state(bus, path)
 
 

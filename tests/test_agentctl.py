@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
 import subprocess
 import time
 
 from conftest import AGENTCTL, Bus, Daemon
-from helpers import gdbus_ask, wait_state
+from helpers import answer_in_terminal, gdbus_ask, run_in_terminal, wait_state
 
 
 def test_ask_prints_progress_and_reply(bus: Bus, daemon: Daemon) -> None:
@@ -65,30 +62,7 @@ def test_batch_reports_rejected_lines_and_goes_on(bus: Bus, daemon: Daemon) -> N
 
 
 def _run_in_pty(bus: Bus, argv: list[str], answer: bytes, prompt: bytes) -> tuple[int, bytes]:
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(argv, env=bus.env, stdin=slave, stdout=slave, stderr=slave)
-    os.close(slave)
-    seen = b""
-    deadline = time.monotonic() + 20
-    answered = False
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        if not answered and prompt in seen:
-            os.write(master, answer)
-            answered = True
-        if proc.poll() is not None and not ready:
-            break
-    proc.wait(timeout=10)
-    os.close(master)
-    return proc.returncode, seen
+    return run_in_terminal(bus, argv, answer, prompt)
 
 
 def test_confirmation_prompt_no_denies(bus: Bus, daemon: Daemon) -> None:
@@ -119,7 +93,10 @@ def test_confirm_from_another_terminal(bus: Bus, daemon: Daemon) -> None:
         tasks = [t for t in listing if t["state"] == "awaiting-confirmation"]
         time.sleep(0.1)
     assert tasks, "the task never asked for confirmation"
-    assert bus.agentctl("confirm", str(tasks[0]["id"])).stdout.strip() == "Confirmed."
+    # Without a terminal (a script, a background job) agentctl cannot say yes for the user.
+    refused = bus.agentctl("confirm", str(tasks[0]["id"]))
+    assert refused.returncode == 1 and "from a terminal" in refused.stderr, refused.stderr
+    assert answer_in_terminal(bus, str(tasks[0]["id"])) == "Confirmed."
     stdout, stderr = asking.communicate(timeout=20)
     assert "agentctl confirm" in stderr  # it told the user how to answer
     result = json.loads(stdout)

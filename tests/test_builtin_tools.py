@@ -116,14 +116,27 @@ def test_alarm_and_clock(tmp_path: Path) -> None:
 def test_history_reads_the_audit_log(tmp_path: Path) -> None:
     async def scenario() -> None:
         h = Harness(tmp_path)
+        mine, other = {"program": "/usr/bin/me"}, {"program": "/usr/bin/other"}
+        h.task.caller = Caller(":1.5", 0, 1, "/usr/bin/me", "/usr/bin/me")
         assert await h.run("agent.history") == "I haven't done anything in that time."
         h.audit.append({"tool": "timer.start", "summary": "Start a timer for 1 minute",
-                        "outcome": "done"})
+                        "outcome": "done", "caller": mine})
         h.audit.append({"tool": "sms.send", "summary": "Send a text message to mom: “hi”",
-                        "outcome": "denied"})
-        text = await h.run("agent.history", since="today")
-        assert text.startswith("2 action(s): ")
+                        "outcome": "denied", "caller": mine,
+                        "taint": ["notifications.list: notifications from “Chat”"]})
+        h.audit.append({"tool": "call.dial", "summary": "Call 5550100", "outcome": "done",
+                        "caller": other})
+        ctx = ToolContext(h.task, h.journal, h.scheduler, h.audit)
+        result = await h.registry.run(ctx, "agent.history", {"since": "today"})
+        text = result.text
+        assert text.startswith("2 action(s): ")  # another program's steps are not shown
         assert "Start a timer for 1 minute;" in text
         assert "Send a text message to mom: “hi” (denied)." in text
+        # What those tasks read is still untrusted here.
+        assert result.data["provenance"] == ("earlier tasks, which read notifications.list: "
+                                             "notifications from “Chat”")
+        h.task.caller = Caller(":1.6", 0, 2, "/usr/bin/python3", "/x/agentctl",
+                               agentctl=True)
+        assert (await h.run("agent.history")).startswith("3 action(s): ")  # the user: all
 
     asyncio.run(scenario())

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import os
+import json
 import re
-from pathlib import Path
 from typing import Any
 
-from conftest import Bus, Daemon
+from conftest import AGENTCTL, Bus, Daemon
 from dbus_fast import Variant
-from helpers import AGENT_PATH, dbus_error, gdbus_ask, raw_call, task_json, wait_state
+from helpers import (
+    AGENT_PATH,
+    answer_in_terminal,
+    dbus_error,
+    gdbus_ask,
+    raw_call,
+    run_in_terminal,
+    task_json,
+    wait_state,
+)
 
 from agentd.tools.catalogue import CATALOGUE
 
@@ -153,8 +161,10 @@ def test_external_step_waits_and_deny_skips_it(bus: Bus, daemon: Daemon) -> None
     path = gdbus_ask(bus, "text mom I'm running late")
     task = wait_state(bus, path, "awaiting-confirmation")
     assert task["steps"][0]["state"] == "awaiting-confirmation"
+    # Another connection (this gdbus is not the one that asked) may not answer for it.
     out = bus.gdbus_call(path, "io.agentd.Task1.Deny")
-    assert out.returncode == 0, out.stderr
+    assert dbus_error(out.stderr) == "io.agentd.Error.PermissionDenied"
+    assert bus.agentctl("deny", path.rsplit("/", 1)[1]).returncode == 0  # the user may
     task = wait_state(bus, path)
     assert task["state"] == "cancelled"
     assert task["steps"][0]["state"] == "denied"
@@ -164,15 +174,15 @@ def test_external_step_waits_and_deny_skips_it(bus: Bus, daemon: Daemon) -> None
 def test_confirmed_step_runs(bus: Bus, daemon: Daemon) -> None:
     path = gdbus_ask(bus, "call mom")
     wait_state(bus, path, "awaiting-confirmation")
-    assert bus.gdbus_call(path, "io.agentd.Task1.Confirm").returncode == 0
+    assert answer_in_terminal(bus, path) == "Confirmed."
     task = wait_state(bus, path)
     # It ran (and failed honestly: no telephony backend on this machine).
     (step,) = task["steps"]
     assert step["confirmed"] is True
     assert step["state"] == "failed" and "Unavailable" in step["error"]
     # Confirming again is an error with a name, not a crash.
-    out = bus.gdbus_call(path, "io.agentd.Task1.Confirm")
-    assert dbus_error(out.stderr) == "io.agentd.Error.InvalidState"
+    code, seen = run_in_terminal(bus, [AGENTCTL, "confirm", path.rsplit("/", 1)[1]])
+    assert code == 2 and b"is failed, not awaiting confirmation" in seen, seen
 
 
 def test_cancel_while_awaiting_confirmation(bus: Bus, daemon: Daemon) -> None:
@@ -203,7 +213,7 @@ def test_queue_is_bounded(bus: Bus) -> None:
         out = bus.gdbus_call(AGENT_PATH, "io.agentd.Agent1.Ask", "what time is it", "{}")
         assert dbus_error(out.stderr) == "io.agentd.Error.Busy"
         assert "limit 2" in out.stderr
-        bus.gdbus_call(first[0], "io.agentd.Task1.Deny")
+        bus.agentctl("deny", first[0].rsplit("/", 1)[1])
         wait_state(bus, first[0])
         assert wait_state(bus, gdbus_ask(bus, "what time is it"))["state"] == "done"
     finally:
@@ -214,9 +224,13 @@ def test_tasks_of_the_journal_stay_listed(bus: Bus, daemon: Daemon) -> None:
     paths = [gdbus_ask(bus, "what time is it") for _ in range(3)]
     for path in paths:
         wait_state(bus, path)
+    # ListTasks lists a program's own tasks: each gdbus call was a new connection...
     out = bus.gdbus_call(AGENT_PATH, "io.agentd.Agent1.ListTasks")
+    assert out.stdout.strip() == "(@ao [],)"
+    # ...and every task for the user's agentctl.
+    listed = [t["task"] for t in json.loads(bus.agentctl("--json", "tasks").stdout)]
     for path in paths:
-        assert f"'{path}'" in out.stdout
+        assert path in listed
     assert task_json(bus, paths[0].rsplit("/", 1)[1])["request"] == "what time is it"
 
 
@@ -232,21 +246,32 @@ def test_bus_policy_lets_only_the_api_through(bus: Bus, daemon: Daemon) -> None:
     assert error == ""
 
 
-def test_program_of_an_interpreted_client_is_its_script(tmp_path: Path) -> None:
-    """Grants key on the program: a script started by a relative path resolves fully."""
-    import subprocess
-    import sys
-    import time
+def test_per_caller_quota(bus: Bus) -> None:
+    """One program cannot fill agentd with unanswered questions: past its quota, Busy
+    names the limit, and other programs still get in."""
+    import asyncio
 
-    from agentd.bus.service import program_of
+    from dbus_fast import Message, MessageType
+    from dbus_fast.aio import MessageBus
 
-    (tmp_path / "client.py").write_text("import time\ntime.sleep(5)\n")
-    proc = subprocess.Popen([sys.executable, "client.py"], cwd=tmp_path)
+    d = Daemon(bus, {"AGENTD_MAX_TASKS_PER_CALLER": "2"}).start()
+
+    async def scenario() -> list[str]:
+        flooder = await MessageBus(bus_address=bus.address).connect()
+        errors = []
+        for _ in range(3):
+            reply = await flooder.call(Message(
+                destination="io.agentd.Agent1", path=AGENT_PATH, interface="io.agentd.Agent1",
+                member="Ask", signature="sa{sv}", body=["call mom", {}]))
+            assert reply is not None
+            errors.append(reply.body[0] if reply.message_type is MessageType.ERROR else "")
+        flooder.disconnect()
+        return errors
+
     try:
-        time.sleep(0.3)
-        exe, program = program_of(proc.pid)
-        assert exe == os.path.realpath(sys.executable) or exe.startswith("/")
-        assert program == str(tmp_path / "client.py")
+        errors = asyncio.run(scenario())
+        assert errors[:2] == ["", ""]
+        assert "max_tasks_per_caller = 2" in errors[2]
+        assert wait_state(bus, gdbus_ask(bus, "what time is it"))["state"] == "done"
     finally:
-        proc.kill()
-        proc.wait()
+        d.kill()

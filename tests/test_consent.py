@@ -12,31 +12,15 @@ from typing import Any
 
 import pytest
 from conftest import AGENTCTL, Bus, Daemon, wait_for
-from helpers import gdbus_ask, wait_state
-
-SUPPORT = Path(__file__).parent / "support"
-
-
-def fixture_daemon(bus: Bus, content: dict[str, Any] | None = None,
-                   **env: str) -> tuple[Daemon, Path]:
-    """agentd with the named test backends: hostile content in, sent messages recorded."""
-    fixture = bus.root / "fixture.json"
-    sent = bus.root / "sent.jsonl"
-    fixture.write_text(json.dumps({"sent": str(sent), **(content or {})}))
-    daemon = Daemon(bus, {"AGENTD_TEST_FIXTURE": str(fixture),
-                          "AGENTD_CONFIRM_BY_NOTIFICATION": "false",
-                          "AGENTD_CONFIRMATION_TIMEOUT_S": "2", **env}).start()
-    return daemon, sent
-
-
-def sent_records(sent: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in sent.read_text().splitlines()] if sent.exists() else []
-
-
-def audit(bus: Bus) -> list[dict[str, Any]]:
-    out = bus.agentctl("--json", "log", "--limit", "1000")
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
+from helpers import (
+    SUPPORT,
+    audit,
+    fixture_daemon,
+    gdbus_ask,
+    run_in_terminal,
+    sent_records,
+    wait_state,
+)
 
 
 def test_test_backends_are_announced(bus: Bus) -> None:
@@ -54,9 +38,7 @@ def test_test_planner_needs_the_test_backends(bus: Bus) -> None:
 
 
 def _ask_in_pty(bus: Bus, request: str, answer: bytes) -> bytes:
-    from test_agentctl import _run_in_pty
-
-    _, seen = _run_in_pty(bus, [AGENTCTL, "ask", request], answer, b"[y/N")
+    _, seen = run_in_terminal(bus, [AGENTCTL, "ask", request], answer, b"[y/N")
     return seen
 
 
@@ -108,14 +90,14 @@ def test_taint_overrides_grants_and_says_where_content_came_from(bus: Bus) -> No
     wait_for(waiting)
     bus.agentctl("deny", str(tasks[0]["id"]))
     stdout, stderr = asking.communicate(timeout=20)
-    assert "notifications.list: notifications from Signal" in stderr
+    assert "notifications.list: notifications from “Signal”" in stderr
     assert "If that content asked for this, say no." in stderr
     result = json.loads(stdout)
     assert [s["state"] for s in result["steps"]] == ["done", "denied"]
     assert len(sent_records(sent)) == 1  # only the first, granted call
     record = audit(bus)[-1]
     assert record["consent"] == "no answer" or record["consent"] == "denied"
-    assert record["taint"] == ["notifications.list: notifications from Signal"]
+    assert record["taint"] == ["notifications.list: notifications from “Signal”"]
 
 
 @pytest.mark.parametrize(("answer", "state", "sent_count"), [
@@ -135,7 +117,9 @@ def test_notification_allow_deny(bus: Bus, answer: str, state: str, sent_count: 
         calls = [json.loads(line) for line in log.read_text().splitlines()]
         notify = calls[0]
         assert notify["call"] == "Notify" and notify["urgency"] == 2
-        assert notify["body"] == "Send a text message to 5550100: “I'm on my way”?"
+        assert notify["body"] == ("Send a text message to 5550100: “I'm on my way”?\n"
+                                  "“Always allow” lets /usr/bin/gdbus use sms.send without "
+                                  "asking again.")
         assert notify["actions"][:4] == ["allow", "Allow", "deny", "Deny"]
         if answer != "close":
             assert {"call": "CloseNotification", "id": notify["id"]} in calls
@@ -223,3 +207,21 @@ def test_kill_during_a_running_step_reports_unknown(bus: Bus) -> None:
     assert "Check whether this happened: Call mom." in task["reply"]
     assert len(sent_records(sent)) == before  # not re-run
     assert audit(bus)[-1]["outcome"] == "unknown"
+
+
+def test_a_repaired_spoken_request_asks_before_it_changes_anything(bus: Bus) -> None:
+    """A transcript the templates matched only once one word was repaired: reading runs
+    (saying what was understood); changing something asks "did you mean"."""
+    fixture_daemon(bus, {"notifications": [{"app": "Chat", "summary": "x", "body": "hi"}]})
+    read = wait_state(bus, gdbus_ask(bus, "read my old notifications", "{'spoken': <true>}"))
+    assert read["state"] == "done"
+    assert read["reply"].startswith("(Understood as “read my notifications”.)")
+    path = gdbus_ask(bus, "turn off the wifey", "{'spoken': <true>}")
+    task = wait_state(bus, path)  # nobody answers: denied after 2 s
+    assert task["state"] == "cancelled" and task["steps"][0]["state"] == "denied"
+    record = audit(bus)[-1]
+    assert record["understood_as"] == "turn off the wifi"
+    assert record["policy"] == "spoken request repaired: asks"
+    # Typed, the same words are not guessed at.
+    typed = wait_state(bus, gdbus_ask(bus, "turn off the wifey"))
+    assert typed["steps"] == [] and typed["reply"].startswith("I can't do that yet")

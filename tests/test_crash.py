@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import AGENTD, Bus, Daemon, wait_for
+from conftest import AGENTCTL, AGENTD, Bus, Daemon, wait_for
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
-from helpers import AGENT_PATH, gdbus_ask, raw_call, task_json, wait_state
+from helpers import AGENT_PATH, gdbus_ask, raw_call, run_in_terminal, task_json, wait_state
 
 from agentd.tasks.journal import Journal
 from agentd.tasks.model import Caller, StepRecord, StepState, TaskState
@@ -38,8 +38,8 @@ def test_kill_while_awaiting_confirmation_comes_back_interrupted(bus: Bus) -> No
     listing = bus.agentctl("tasks")
     assert "interrupted" in listing.stdout and "text mom" in listing.stdout
     # Confirming it now must not send anything.
-    out = bus.gdbus_call(path, "io.agentd.Task1.Confirm")
-    assert "io.agentd.Error.InvalidState" in out.stderr
+    code, seen = run_in_terminal(bus, [AGENTCTL, "confirm", path.rsplit("/", 1)[1]])
+    assert code == 2 and b"is interrupted, not awaiting confirmation" in seen, seen
     assert task_json(bus, path)["steps"][0]["state"] == "not-run"
 
 

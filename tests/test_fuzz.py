@@ -27,6 +27,7 @@ CALLS = 10_000
 ALLOWED_ERRORS = {
     "io.agentd.Error.InvalidRequest", "io.agentd.Error.NotFound",
     "io.agentd.Error.InvalidState", "io.agentd.Error.Busy",
+    "io.agentd.Error.PermissionDenied",  # another program's task, grants, the log
     "org.freedesktop.DBus.Error.UnknownMethod", "org.freedesktop.DBus.Error.UnknownProperty",
     "org.freedesktop.DBus.Error.UnknownInterface", "org.freedesktop.DBus.Error.UnknownObject",
     "org.freedesktop.DBus.Error.InvalidArgs", "org.freedesktop.DBus.Error.PropertyReadOnly",

@@ -17,10 +17,12 @@ run in CI.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import struct
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +30,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]  # builds and boots: minutes
 
-SCENARIOS = ["agentd-ready", "screenshot", "app-open", "uinput-tap", "notification", "files",
+SCENARIOS = ["agentd-ready", "screenshot", "app-open", "uinput-tap", "notification",
+             "notification-allow", "files",
              "crash-recovery", "model-tier", "voice", "uinput-device"]
 
 
@@ -63,6 +66,9 @@ def test_deb_control_and_files(deb_amd64: Path) -> None:
                  "./usr/share/dbus-1/services/io.agentd.Agent1.service",
                  "./usr/share/dbus-1/session.d/io.agentd.Agent1.conf",
                  "./usr/lib/udev/rules.d/70-agentd-uinput.rules",
+                 "./usr/lib/systemd/system/agentd-uinput.socket",
+                 "./usr/lib/systemd/system/agentd-uinput.service",
+                 "./usr/libexec/agentd/uinput-broker",
                  "./usr/lib/modules-load.d/agentd.conf",
                  "./usr/lib/user-tmpfiles.d/agentd.conf",
                  "./etc/agentd/agentd.toml",
@@ -188,16 +194,49 @@ def test_pinephone_disk_layout(pinephone: Path, tmp_path: Path) -> None:
     assert cat("/initrd.img")[:2] in (b"\x1f\x8b", b"\x28\xb5", b"07")  # gzip, zstd, cpio
 
 
-def test_flash_refuses_what_is_not_a_removable_card(tmp_path: Path) -> None:
+@pytest.fixture
+def loop_device(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A loop device over a file in tmp_path: the only disk a flash test may write to."""
+    _need("losetup")
+    backing = tmp_path / "card.img"
+    backing.write_bytes(b"\0" * (8 << 20))
+    made = _run("losetup", "--find", "--show", str(backing), timeout=30)
+    assert made.returncode == 0, f"cannot make a loop device (root needed): {made.stderr}"
+    device = made.stdout.strip()
+    assert device.startswith("/dev/loop"), device
+    try:
+        yield device, backing
+    finally:
+        _run("losetup", "-d", device, timeout=30)
+
+
+def test_flash_refuses_what_is_not_a_removable_card(tmp_path: Path,
+                                                     loop_device: tuple[str, Path]) -> None:
+    """Never aimed at a real disk: a file, then a loop device over a file in tmp_path."""
     image = tmp_path / "disk.img"
-    image.write_bytes(b"\0" * 4096)
+    image.write_bytes(b"\1" * 4096)
     not_device = _run("image/flash.sh", str(tmp_path / "file"), str(image), "--yes",
                       timeout=30)
     assert not_device.returncode == 1 and "is not a block device" in not_device.stderr
-    disks = _run("lsblk", "-dnro", "NAME,RM,TRAN", timeout=30).stdout.split("\n")
-    fixed = [line.split()[0] for line in disks if line.split()[1:2] == ["0"]
-             and "usb" not in line and not line.startswith("mmcblk")]
-    assert fixed, f"no fixed disk on this machine to try: {disks}"
-    refused = _run("image/flash.sh", f"/dev/{fixed[0]}", str(image), "--yes", timeout=30)
+    device, backing = loop_device
+    refused = _run("image/flash.sh", device, str(image), "--yes", timeout=30)
     assert refused.returncode == 1
     assert "not removable, not on USB and not an SD card" in refused.stderr
+    assert backing.read_bytes() == b"\0" * (8 << 20)  # nothing written
+
+
+def test_flash_writes_a_removable_card(tmp_path: Path, loop_device: tuple[str, Path]) -> None:
+    """The same loop device, shown to flash.sh as removable through a fake sysfs tree."""
+    device, backing = loop_device
+    image = tmp_path / "disk.img"
+    image.write_bytes(bytes(range(256)) * 4096)  # 1 MiB
+    fake = tmp_path / "sys" / "class" / "block" / Path(device).name
+    fake.mkdir(parents=True)
+    (fake / "removable").write_text("1\n")
+    result = subprocess.run(["image/flash.sh", device, str(image), "--yes"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60, check=False,
+                            env={**os.environ, "FLASH_SYSFS": str(tmp_path / "sys")})
+    assert result.returncode == 0, result.stderr
+    written = backing.read_bytes()
+    assert written[:len(image.read_bytes())] == image.read_bytes()
+    assert written[len(image.read_bytes()):] == b"\0" * ((8 << 20) - (1 << 20))

@@ -72,9 +72,9 @@ def _dry_run(tmp_path: Path, planner: ScriptedPlanner) -> TaskRecord:
         registry = ToolRegistry(CATALOGUE)
         events = Events()
         audit = AuditLog(journal)
+        policy = PolicyEngine(GrantStore(journal, registry), registry)
         executor = StepExecutor(journal, registry, Scheduler(journal, lambda t, late: None),
-                                PolicyEngine(GrantStore(journal, registry)), audit, events,
-                                [], 1.0)
+                                policy, audit, events, [], 1.0)
         understanding = Understanding(lambda text: Plan.nothing(tier="templates"), planner)
         runner = TaskRunner(Settings(state_dir=tmp_path), journal, registry, understanding,
                             executor, events)

@@ -80,9 +80,11 @@ def test_multi_step_loop_feeds_results_back_as_fenced_data(tiny_gguf: Path) -> N
                                               "notification from Signal")]))
         end = llama.tokenize(b"<|end|>", add_bos=False, special=True)[0]
     assert "UNTRUSTED DATA from notification from Signal" in prompt.text
-    assert "<data>\n" + hostile + "\n</data>" in prompt.text
-    # The template's turns end with <|end|>; the hostile text's <|end|> stays plain text.
-    assert prompt.tokens.count(end) == prompt.text.count("<|end|>") - 1
+    escaped = hostile.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert "<data>\n" + escaped + "\n</data>" in prompt.text  # escaped: nothing closes it
+    # The template's turns end with <|end|>; the hostile text's <|end|> is escaped text.
+    assert "&lt;|end|&gt;" in prompt.text
+    assert prompt.tokens.count(end) == prompt.text.count("<|end|>")
 
 
 def test_step_limit_ends_with_a_reply(tiny_gguf: Path) -> None:

@@ -55,6 +55,31 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
     assert "agentd.service" not in out.stderr, out.stderr
 
 
+def test_systemd_analyze_verify_the_uinput_broker(tmp_path: Path) -> None:
+    """The system units of the uinput broker (socket-activated, root, /dev/uinput only)."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.fail("systemd-analyze is missing (apt install systemd)")
+    broker = tmp_path / "uinput-broker"
+    broker.write_text("#!/bin/sh\n")
+    broker.chmod(0o755)
+    for name in ("agentd-uinput.socket", "agentd-uinput.service"):
+        unit = (SYSTEM / "systemd" / name).read_text()
+        (tmp_path / name).write_text(unit.replace("/usr/libexec/agentd/uinput-broker",
+                                                  str(broker)))
+    socket_unit = _ini(SYSTEM / "systemd" / "agentd-uinput.socket")
+    assert socket_unit["Socket"]["ListenStream"] == "/run/agentd-uinput.sock"
+    service = _ini(SYSTEM / "systemd" / "agentd-uinput.service")
+    assert service["Service"]["DeviceAllow"] == "/dev/uinput rw"
+    out = subprocess.run([analyze, "verify", str(tmp_path / "agentd-uinput.socket"),
+                          str(tmp_path / "agentd-uinput.service")],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "agentd-uinput" not in out.stderr, out.stderr
+    rule = (SYSTEM / "udev" / "70-agentd-uinput.rules").read_text()
+    assert 'MODE="0600"' in rule and "uaccess" not in rule.split("\n")[-2]
+
+
 def test_default_config_is_every_setting_with_its_default(tmp_path: Path) -> None:
     shipped = tomllib.loads((SYSTEM / "etc" / "agentd.toml").read_text())
     defaults = Settings()

@@ -721,3 +721,27 @@ def test_everyday_phrasing(tier: TemplateTier, text: str, expected: list[Step]) 
 @pytest.mark.parametrize("text", STILL_NOTHING)
 def test_everyday_phrasing_is_no_guessing(tier: TemplateTier, text: str) -> None:
     assert tier.understand(text).is_empty
+
+
+@pytest.mark.parametrize(("heard", "understood", "tool"), [
+    ("What ive is it", "What time is it", "clock.time"),  # a word misheard
+    ("read my old notifications", "read my notifications", "notifications.list"),  # added
+    ("turn off the wifey", "turn off the wifi", "settings.set"),
+])
+def test_a_spoken_transcript_is_repaired_by_one_word(heard: str, understood: str,
+                                                     tool: str) -> None:
+    tier = TemplateTier(ToolRegistry(CATALOGUE), "en")
+    assert tier.understand(heard).is_empty  # typed, it matches nothing
+    plan = tier.understand_heard(heard)
+    assert [s.tool for s in plan.steps] == [tool] and plan.understood_as == understood
+
+
+@pytest.mark.parametrize("heard", [
+    "pay my phone bill",  # the verb is never changed: not "tap my phone bill"
+    "restart the phone",  # nor shortened: not "start the phone"
+    "How much battery do my hub left",  # two words off: no guess
+    "order me a pizza",
+])
+def test_a_spoken_transcript_is_not_guessed(heard: str) -> None:
+    tier = TemplateTier(ToolRegistry(CATALOGUE), "en")
+    assert tier.understand_heard(heard).is_empty

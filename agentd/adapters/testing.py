@@ -12,6 +12,8 @@ requests::
      "screen": {"app": "Messages", "text": "..."},
      "files": ["/home/user/Documents/notes.txt"],
      "sent": "/tmp/sent.jsonl"}
+
+``sent`` receives one JSON line per action a tool would have taken (``RECORDED``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from agentd.policy.content import claim
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
 
@@ -45,12 +48,12 @@ class FixtureBackends:
         apps = sorted({n["app"] for n in items})
         return ToolResult(f"{len(items)} notification(s). " + " | ".join(lines),
                           {"notifications": items,
-                           "provenance": "notifications from " + ", ".join(apps)})
+                           "provenance": "notifications from " + ", ".join(map(claim, apps))})
 
     async def read_screen(self, ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
         screen = self._load().get("screen", {"app": "", "text": ""})
         return ToolResult(f"{screen['app']} is open. It shows: {screen['text']}",
-                          {"provenance": f"the screen ({screen['app']})"})
+                          {"provenance": f"the screen ({claim(screen['app'])})"})
 
     async def find_files(self, ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
         query = str(args["query"]).casefold()
@@ -60,23 +63,32 @@ class FixtureBackends:
         return ToolResult(f"Found {len(found)}: {names}", {"paths": found,
                                                            "provenance": "file names"})
 
-    async def record_send(self, ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
-        """sms.send and call.dial: append what would have left the phone to ``sent``."""
+    async def record(self, ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
+        """Every tool that acts (sms.send, call.dial, input.*, apps.open, files.move, ...):
+        append what would have happened to ``sent``, with whether the user confirmed it
+        and what content the task had read by then."""
         sent = Path(self._load()["sent"])
         step = next((s for s in ctx.task.steps if s.state == "running"), None)
         record = {"task": ctx.task.id, "args": args, "tool": step.tool if step else "?",
-                  "confirmed": bool(step and step.confirmed)}
+                  "confirmed": bool(step and step.confirmed), "taint": list(ctx.task.taint),
+                  "after_content": list(step.after_content) if step else []}
         with open(sent, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
-        return ToolResult(f"(test backend) recorded {record['tool']} to {args['to']}.")
+        target = f" to {args['to']}" if "to" in args else ""
+        return ToolResult(f"(test backend) recorded {record['tool']}{target}.")
+
+
+# The tools a hostile planner could act with, recorded instead of done.
+RECORDED = ("sms.send", "call.dial", "input.tap", "input.type", "input.key", "apps.open",
+            "files.move", "files.trash", "settings.set", "notifications.clear")
 
 
 def install_test_backends(registry: ToolRegistry, fixture: Path) -> None:
-    log.warning("TEST BACKENDS ACTIVE (%s): content and telephony are simulated from %s",
+    log.warning("TEST BACKENDS ACTIVE (%s): content and actions are simulated from %s",
                 BACKEND, fixture)
     backends = FixtureBackends(fixture)
     registry.implement("notifications.list", backends.list_notifications)
     registry.implement("screen.read", backends.read_screen)
     registry.implement("files.find", backends.find_files)
-    registry.implement("sms.send", backends.record_send)
-    registry.implement("call.dial", backends.record_send)
+    for tool in RECORDED:
+        registry.implement(tool, backends.record)

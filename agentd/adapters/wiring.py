@@ -50,7 +50,8 @@ class FixtureBackend:
         return Availability.yes(f"TEST BACKEND from the test_fixture setting ({self.fixture})")
 
 
-FIXTURE_CAPABILITIES = ("notifications", "accessibility", "files", "telephony")
+FIXTURE_CAPABILITIES = ("notifications", "accessibility", "files", "telephony", "input",
+                        "apps", "settings")
 
 
 def build_adapters(tools: ToolRegistry, test_fixture: str = "",

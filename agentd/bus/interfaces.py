@@ -6,10 +6,11 @@ and a test fails when the two drift apart.
 (No ``from __future__ import annotations`` here: dbus-fast reads the signature strings.)
 """
 
+import contextlib
 import functools
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from dbus_fast import DBusError, PropertyAccess, Variant
@@ -31,7 +32,7 @@ from agentd.bus.names import AGENT_IFACE, TASK_IFACE
 from agentd.bus.variants import from_variant, to_vardict
 from agentd.errors import AgentError
 from agentd.policy.consent import Decision
-from agentd.tasks.model import TaskRecord
+from agentd.tasks.model import Caller, TaskRecord
 
 if TYPE_CHECKING:
     from agentd.bus.service import AgentService
@@ -119,20 +120,27 @@ class AgentInterface(_NamedArgs):
         return [to_vardict(entry) for entry in await self._service.describe_tools()]
 
     @dbus_method(name="ListTasks")
-    def list_tasks(self) -> DBusPathList:
-        return self._service.task_paths()
+    @named_errors
+    async def list_tasks(self) -> DBusPathList:
+        """The caller's own tasks; every task for the user's agentctl."""
+        return self._service.task_paths(await self._service.current_caller())
 
     @dbus_method(name="ListGrants")
-    def list_grants(self) -> DBusDictList:
+    @named_errors
+    async def list_grants(self) -> DBusDictList:
+        await self._service.require_agentctl("the list of grants")
         return [to_vardict(g.to_json()) for g in self._service.grants.list()]
 
     @dbus_method(name="RevokeGrant")
     @named_errors
-    def revoke_grant(self, tool: DBusStr, program: DBusStr) -> DBusUInt32:
+    async def revoke_grant(self, tool: DBusStr, program: DBusStr) -> DBusUInt32:
+        await self._service.require_agentctl("revoking a grant")
         return self._service.grants.revoke(tool[:MAX_NAME], program[:MAX_PATH])
 
     @dbus_method(name="ReadLog")
-    def read_log(self, since: DBusDouble, limit: DBusUInt32) -> DBusDictList:
+    @named_errors
+    async def read_log(self, since: DBusDouble, limit: DBusUInt32) -> DBusDictList:
+        await self._service.require_agentctl("the audit log")
         entries = self._service.audit.entries(since, min(limit, MAX_LOG_ENTRIES))
         return [to_vardict(audit_json(e.to_json())) for e in entries]
 
@@ -183,6 +191,19 @@ class TaskInterface(_NamedArgs):
         super().__init__(TASK_IFACE)
         self._service = service
         self.task = task
+        self._shown = task
+
+    @contextlib.contextmanager
+    def sealed(self) -> Iterator[None]:
+        """Properties read blank meanwhile: dbus-fast broadcasts every property in
+        ObjectManager.InterfacesAdded when an object is exported, and a task's request,
+        steps and reply are for its owner only."""
+        self._shown = TaskRecord(id=0, request="", state=self.task.state, created=0,
+                                 updated=0, caller=Caller())
+        try:
+            yield
+        finally:
+            self._shown = self.task
 
     @dbus_method(name="Confirm")
     @named_errors
@@ -205,40 +226,40 @@ class TaskInterface(_NamedArgs):
         await self._answer(Decision.CANCEL)
 
     async def _answer(self, decision: Decision) -> None:
-        caller = await self._service.current_caller()
-        self._service.answer(self.task, decision, caller)
+        answer = await self._service.authorize(self.task, decision)
+        self._service.answer(self.task, answer)
 
     @dbus_property(name="Id", access=PropertyAccess.READ)
     def id(self) -> DBusUInt64:
-        return self.task.id
+        return self._shown.id
 
     @dbus_property(name="Request", access=PropertyAccess.READ)
     def request(self) -> DBusStr:
-        return self.task.request
+        return self._shown.request
 
     @dbus_property(name="State", access=PropertyAccess.READ)
     def state(self) -> DBusStr:
-        return str(self.task.state)
+        return str(self._shown.state)
 
     @dbus_property(name="Reply", access=PropertyAccess.READ)
     def reply(self) -> DBusStr:
-        return self.task.reply
+        return self._shown.reply
 
     @dbus_property(name="Tier", access=PropertyAccess.READ)
     def tier(self) -> DBusStr:
-        return self.task.tier
+        return self._shown.tier
 
     @dbus_property(name="Created", access=PropertyAccess.READ)
     def created(self) -> DBusDouble:
-        return self.task.created
+        return self._shown.created
 
     @dbus_property(name="Caller", access=PropertyAccess.READ)
     def caller(self) -> DBusDict:
-        return to_vardict(self.task.caller.to_json())
+        return to_vardict(self._shown.caller.to_json())
 
     @dbus_property(name="Steps", access=PropertyAccess.READ)
     def steps(self) -> DBusDictList:
-        return [steps_entry(s.to_json()) for s in self.task.steps]
+        return [steps_entry(s.to_json()) for s in self._shown.steps]
 
     @dbus_signal(name="Progress")
     def progress(self, kind: str, detail: dict[str, Any]) -> StrDict:
@@ -253,9 +274,19 @@ class TaskInterface(_NamedArgs):
             tuple[str, str], DBusSignature("ss")]:
         return (state, reply)
 
-    def changed(self) -> None:
-        self.emit_properties_changed({"State": str(self.task.state), "Reply": self.task.reply,
-                                      "Tier": self.task.tier, "Steps": self.steps})
+    # The signals above are declared for introspection; agentd sends them only to the
+    # task's owner (``AgentService``), never as broadcasts: they carry what a task read.
+
+    def values(self) -> dict[str, Variant]:
+        """Every property as a Variant (for a Get from agentctl, and PropertiesChanged)."""
+        return {"Id": Variant("t", self.id), "Request": Variant("s", self.request),
+                "State": Variant("s", self.state), "Reply": Variant("s", self.reply),
+                "Tier": Variant("s", self.tier), "Created": Variant("d", self.created),
+                "Caller": Variant("a{sv}", self.caller), "Steps": Variant("aa{sv}", self.steps)}
+
+    def changed_values(self) -> dict[str, Variant]:
+        values = self.values()
+        return {name: values[name] for name in ("State", "Reply", "Tier", "Steps")}
 
 
 def audit_json(entry: dict[str, Any]) -> dict[str, Any]:

@@ -140,7 +140,10 @@ async def _follow(client: AgentClient, path: str, quiet: bool) -> dict[str, Any]
                 choices["a"] = "AllowAlways"
             if sys.stdin.isatty():
                 keys = "y/N/a (always)" if "a" in choices else "y/N"
-                prompt = asyncio.ensure_future(_prompt(f"Allow: {question} [{keys}]", choices))
+                first, *notes = question.split("\n")  # the step, then why and what "a" does
+                for note in notes:
+                    _note(note)
+                prompt = asyncio.ensure_future(_prompt(f"Allow: {first} [{keys}]", choices))
             else:
                 _note(f"Needs your confirmation: {question}\n  agentctl confirm {task_id}   "
                       f"or   agentctl deny {task_id}")
@@ -232,6 +235,7 @@ async def cmd_ask(client: AgentClient, args: argparse.Namespace) -> int:
 
         return await _ask_spoken(client, open_audio(args.audio), options, args)
     if args.batch is not None:
+        options["batch"] = True  # unattended: no grant may act for it
         worst = EXIT_OK
         with open(args.batch, encoding="utf-8") if args.batch != "-" else sys.stdin as lines:
             for line in lines:
@@ -310,9 +314,12 @@ async def cmd_task(client: AgentClient, args: argparse.Namespace) -> int:
 
 async def cmd_answer(client: AgentClient, args: argparse.Namespace) -> int:
     member = {"confirm": "Confirm", "deny": "Deny", "cancel": "Cancel"}[args.command]
+    if getattr(args, "always", False):
+        member = "AllowAlways"
     await client.call(_parse_task_id(args.id), TASK_IFACE, member)
     if not args.json:
-        print({"Confirm": "Confirmed.", "Deny": "Denied.", "Cancel": "Cancelled."}[member])
+        print({"Confirm": "Confirmed.", "AllowAlways": "Confirmed, and allowed from now on.",
+               "Deny": "Denied.", "Cancel": "Cancelled."}[member])
     return EXIT_OK
 
 
@@ -441,6 +448,13 @@ def build_parser() -> argparse.ArgumentParser:
                        ("cancel", "cancel an unfinished task")):
         cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument("id", help="task id (from `agentctl tasks`) or object path")
+        if name == "confirm":
+            cmd.description = (f"{text}. Only the user can allow a step: agentd takes it "
+                               "from agentctl run in a terminal, or from its notification.")
+            cmd.add_argument("--always", action="store_true",
+                             help="also let the program that asked run this tool from now on "
+                                  "without asking (external tools only; see `agentctl "
+                                  "grants`)")
     grants = sub.add_parser("grants", help="list or revoke 'always allow' grants",
                             description="Grants let one program run one external tool "
                             "without asking (never after untrusted content was read). "
@@ -498,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_main(args))
     except ClientError as exc:
         print(f"agentctl: {exc}", file=sys.stderr)
-        if exc.not_running or "session bus" in str(exc):
+        if exc.not_running:
             return EXIT_NO_DAEMON
         usage = exc.name == "usage" or exc.name.startswith("io.agentd.Error.Invalid")
         return EXIT_USAGE if usage else EXIT_FAILED

@@ -21,6 +21,7 @@ NOT_RUNNING = {"org.freedesktop.DBus.Error.ServiceUnknown",
                "org.freedesktop.DBus.Error.NameHasNoOwner",
                "org.freedesktop.DBus.Error.Spawn.ChildExited",
                "org.freedesktop.DBus.Error.Spawn.ExecFailed"}
+NO_BUS = "no-session-bus"  # agentctl's own name: no session bus to reach agentd on
 
 
 class ClientError(Exception):
@@ -32,7 +33,8 @@ class ClientError(Exception):
 
     @property
     def not_running(self) -> bool:
-        return self.name in NOT_RUNNING
+        """agentd cannot be reached: not running, or no session bus at all."""
+        return self.name in NOT_RUNNING or self.name == NO_BUS
 
 
 class AgentClient:
@@ -46,11 +48,12 @@ class AgentClient:
                 f"/run/user/{os.getuid()}/bus"):
             raise ClientError("there is no D-Bus session bus here (DBUS_SESSION_BUS_ADDRESS "
                               "is unset). Run agentctl inside your desktop session, or start "
-                              "one with `dbus-run-session -- bash`.")
+                              "one with `dbus-run-session -- bash`.", NO_BUS)
         try:
             bus = await MessageBus(bus_type=BusType.SESSION).connect()
         except (OSError, AuthError, ValueError) as exc:
-            raise ClientError(f"cannot connect to the D-Bus session bus: {exc}") from None
+            raise ClientError(f"cannot connect to the D-Bus session bus: {exc}",
+                              NO_BUS) from None
         return cls(bus)
 
     def close(self) -> None:

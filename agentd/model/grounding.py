@@ -248,8 +248,9 @@ def _arg_problem(tool: str, name: str, value: ArgValue, request: str,
             return None if n in numbers_in(request) or (
                 n % 24 == 0 and n // 24 in numbers_in(request)) else "not said"
     if (tool, name) in evidence.choice_args:
-        said = evidence.synonyms.get(value, frozenset({value.replace("_", " ")}))
-        if any(_phrase_in(p, request_words) for p in said):
+        named: frozenset[str] = evidence.synonyms.get(
+            value, frozenset({value.replace("_", " ")}))
+        if any(_phrase_in(p, request_words) for p in named):
             return None
         return "the request does not name it"
     if name == "to" and re.fullmatch(r"\+?\d{3,}", value):

@@ -51,7 +51,7 @@ class SentenceRouter:
         path = self.cache_dir / f"router-{self._key()}.npy" if self.cache_dir else None
         if path is not None and path.is_file():
             try:
-                vectors = np.load(path)
+                vectors: np.ndarray = np.load(path)
                 if vectors.shape[0] == len(self.sentences):
                     self._vectors = vectors
                     return vectors

@@ -2,13 +2,24 @@
 
 Records live in the journal database (triggers refuse UPDATE and DELETE); the hash of
 the newest record is also kept in ``audit.head`` beside it, so ``verify()`` detects an
-edited record, a deleted one, and a truncated tail.
+edited record, a deleted one, and a truncated tail. It fails closed: a log with records
+but no ``audit.head`` does not verify.
+
+The head is written right after each record commits. A crash between the two leaves the
+log one record ahead of the head; at start agentd finds exactly that (the newest record
+follows the head's hash) and moves the head on, so a crash raises no false alarm.
+
+What the chain can and cannot show (``docs/consent.md``): it detects edits by a program
+that changes the database without rewriting every later hash and the head file. A
+process of the same user can do both (there is no secret key to hold back from it); the
+chain makes such an edit deliberate work, not an accident or a careless script.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -18,6 +29,7 @@ from typing import Any
 from agentd.tasks.journal import Journal, StorageError
 
 GENESIS = "0" * 64
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,8 +52,19 @@ class AuditLog:
     def __init__(self, journal: Journal) -> None:
         self._journal = journal
         self._head_file = journal.path.parent / "audit.head"
-        rows = journal.read("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        self._seq, self._head = rows[0] if rows else (0, GENESIS)
+        rows = journal.read("SELECT seq, hash, prev FROM audit ORDER BY seq DESC LIMIT 1")
+        self._seq, self._head = rows[0][:2] if rows else (0, GENESIS)
+        if rows:
+            self._finish_interrupted_append(rows[0][2])
+
+    def _finish_interrupted_append(self, newest_prev: str) -> None:
+        """A crash after a record committed but before its head was written: catch up."""
+        head = _read_head(self._head_file)
+        behind = (self._seq - 1, newest_prev) if self._seq > 1 else None
+        if head == behind or (head is None and self._seq == 1):
+            log.info("audit log: record %d was committed but agentd stopped before it "
+                     "wrote audit.head; head moved on", self._seq)
+            _write_atomically(self._head_file, f"{self._seq} {self._head}\n")
 
     def append(self, record: dict[str, Any]) -> AuditEntry:
         """Add one record: who asked, what ran with which arguments, outcome, consent."""
@@ -75,6 +98,10 @@ class AuditLog:
                 return False, f"record {seq} was changed after it was written", count
             prev, expected_seq, count = digest, seq + 1, count + 1
         head = _read_head(self._head_file)
+        if head is None and count:
+            return False, (f"{self._head_file.name} is missing or unreadable, so the end of "
+                           f"the log ({count} records) cannot be checked: records may have "
+                           "been removed from the end"), count
         if head is not None and head != (count, prev):
             return False, (f"the log ends at record {count} but record {head[0]} was "
                            "written: records were removed from the end"), count

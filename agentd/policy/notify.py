@@ -1,9 +1,14 @@
 """Confirmation through a desktop notification with Allow / Deny actions.
 
 agentd sends the notification itself (org.freedesktop.Notifications), so the question
-and the answer never pass through a model. No notification server, or the user closing
-the notification without choosing, is "no answer from this channel": the CLI prompt or
-the timeout decide.
+and the answer never pass through a model. The answer is believed only from the server
+agentd asked: before each question agentd looks up the unique connection that owns
+``org.freedesktop.Notifications`` (``GetNameOwner``), sends ``Notify`` to that connection
+itself, and accepts ``ActionInvoked``/``NotificationClosed`` only when the signal's sender
+is that connection and its path is the notifications path. Any other program emitting
+``ActionInvoked(id, "allow")`` is ignored (and logged). No notification server, or the user
+closing the notification without choosing, is "no answer from this channel": the CLI
+prompt or the timeout decide.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from typing import Any
 from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
-from agentd.bus.names import NOTIFICATIONS_NAME, NOTIFICATIONS_PATH
-from agentd.policy.consent import Decision
+from agentd.bus import notifications
+from agentd.bus.names import DBUS_NAME, DBUS_PATH, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH
+from agentd.policy.consent import Answer, Approver, Decision, OwnInput
+from agentd.policy.identity import identify
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +35,11 @@ class NotificationConfirmations:
 
     name = "notification"
 
-    def __init__(self, bus: MessageBus) -> None:
+    def __init__(self, bus: MessageBus, own_input: OwnInput | None = None) -> None:
         self._bus = bus
-        self._waiting: dict[int, asyncio.Future[Decision | None]] = {}
+        self._own_input = own_input or OwnInput()
+        # notification id -> (the server's unique name, where its answer goes)
+        self._waiting: dict[int, tuple[str, asyncio.Future[Decision | None]]] = {}
         self._subscribed = False
 
     async def _subscribe(self) -> None:
@@ -47,41 +56,72 @@ class NotificationConfirmations:
     def _on_message(self, msg: Message) -> None:
         if msg.message_type is not MessageType.SIGNAL or msg.interface != NOTIFICATIONS_NAME:
             return
-        future = self._waiting.get(msg.body[0]) if msg.body else None
-        if future is None or future.done():
+        waiting = self._waiting.get(msg.body[0]) if msg.body else None
+        if waiting is None or waiting[1].done():
+            return
+        server, future = waiting
+        if msg.sender != server or msg.path != NOTIFICATIONS_PATH:
+            log.warning("ignored %s for notification %d from %s at %s: agentd asked %s",
+                        msg.member, msg.body[0], msg.sender, msg.path, server)
             return
         if msg.member == "ActionInvoked":
+            if self._own_input.recently() and ACTIONS.get(msg.body[1]) is not Decision.DENY:
+                log.warning("ignored %r on notification %d: agentd's own input had just "
+                            "moved, so the press may be agentd's, not the user's",
+                            msg.body[1], msg.body[0])
+                return
             future.set_result(ACTIONS.get(msg.body[1]))
         elif msg.member == "NotificationClosed":
             future.set_result(None)
 
-    async def ask(self, title: str, question: str, can_grant: bool) -> Decision | None:
+    async def ask(self, title: str, question: str, can_grant: bool) -> Answer | None:
         """Show the question; the user's choice, or None when this channel cannot tell."""
         await self._subscribe()
+        server = await self._server()
+        if server is None:
+            return None
         actions = ["allow", "Allow", "deny", "Deny"]
         if can_grant:
             actions += ["always", "Always allow"]
         hints: dict[str, Any] = {"urgency": Variant("y", 2), "resident": Variant("b", True),
                                  "category": Variant("s", "agentd.confirmation")}
-        reply = await self._bus.call(Message(
-            destination=NOTIFICATIONS_NAME, path=NOTIFICATIONS_PATH,
-            interface=NOTIFICATIONS_NAME, member="Notify", signature="susssasa{sv}i",
-            body=["agentd", 0, "dialog-question", title, question, actions, hints, 0]))
+        reply = await self._bus.call(notifications.notify(
+            title, question, icon="dialog-question", actions=actions, hints=hints,
+            timeout_ms=0, destination=server))
         if reply is None or reply.message_type is not MessageType.METHOD_RETURN:
             log.info("no notification server to ask through (%s)",
                      reply.error_name if reply else "no reply")
             return None
         notification_id = reply.body[0]
         future: asyncio.Future[Decision | None] = asyncio.get_running_loop().create_future()
-        self._waiting[notification_id] = future
+        self._waiting[notification_id] = (server, future)
         try:
-            return await future
+            decision = await future
         finally:  # answered here or elsewhere, or timed out: take the question away
             del self._waiting[notification_id]
-            await asyncio.shield(self._close(notification_id))
+            await asyncio.shield(self._close(server, notification_id))
+        if decision is None:
+            return None
+        pid = await self._pid_of(server)
+        return Answer(decision, Approver("notification", identify(pid).program or server, pid))
 
-    async def _close(self, notification_id: int) -> None:
-        await self._bus.call(Message(
-            destination=NOTIFICATIONS_NAME, path=NOTIFICATIONS_PATH,
-            interface=NOTIFICATIONS_NAME, member="CloseNotification", signature="u",
-            body=[notification_id]))
+    async def _server(self) -> str | None:
+        """The unique name of the notification server right now, or None."""
+        reply = await self._bus.call(Message(
+            destination=DBUS_NAME, path=DBUS_PATH, interface=DBUS_NAME,
+            member="GetNameOwner", signature="s", body=[NOTIFICATIONS_NAME]))
+        if reply is None or reply.message_type is not MessageType.METHOD_RETURN:
+            log.info("no notification server to ask through (%s)",
+                     reply.error_name if reply else "no reply")
+            return None
+        return str(reply.body[0])
+
+    async def _pid_of(self, name: str) -> int:
+        reply = await self._bus.call(Message(
+            destination=DBUS_NAME, path=DBUS_PATH, interface=DBUS_NAME,
+            member="GetConnectionUnixProcessID", signature="s", body=[name]))
+        ok = reply is not None and reply.message_type is MessageType.METHOD_RETURN
+        return int(reply.body[0]) if ok and reply is not None else -1
+
+    async def _close(self, server: str, notification_id: int) -> None:
+        await self._bus.call(notifications.close(notification_id, destination=server))

@@ -231,18 +231,15 @@ class Journal:
             log.warning("task %d was unfinished when agentd stopped: now interrupted", task_id)
         return ids
 
-    def count_unfinished(self) -> int:
-        return int(self._db.execute(
-            f"SELECT COUNT(*) FROM tasks WHERE state IN ({','.join('?' * len(_UNFINISHED))})",
-            _UNFINISHED).fetchone()[0])
-
     def _task_from_row(self, row: tuple[Any, ...]) -> TaskRecord:
         (task_id, request, state, tier, reply, options, caller_name, uid, pid, exe,
          created, updated, taint, program) = row
         steps = [self._step_from_row(r) for r in self._db.execute(
             "SELECT * FROM steps WHERE task_id=? ORDER BY idx", (task_id,))]
         return TaskRecord(id=task_id, request=request, state=TaskState(state), created=created,
-                          updated=updated, caller=Caller(caller_name, uid, pid, exe, program),
+                          updated=updated, caller=Caller(caller_name, uid, pid, exe, program,
+                                                         program.partition(":")[0]
+                                                         if ":" in program else ""),
                           options=json.loads(options), tier=tier, reply=reply, steps=steps,
                           taint=json.loads(taint))
 

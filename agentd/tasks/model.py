@@ -39,19 +39,27 @@ class StepState(StrEnum):
 
 @dataclass(frozen=True)
 class Caller:
-    """Who asked: from the bus daemon's GetConnectionCredentials."""
+    """Who asked: the bus daemon's GetConnectionCredentials, and the process behind them
+    (``agentd.policy.identity``)."""
 
     bus_name: str = ""
     uid: int = -1
     pid: int = -1
     exe: str = ""
-    # What grants are keyed on: the executable, or the script an interpreter runs
-    # (every Python client's exe is the same python3).
+    # What grants are bound to, verified: the executable, the script an interpreter runs
+    # (only when nothing else can run first), "flatpak:APP_ID" or "snap:NAME"; "" when
+    # agentd cannot tell, and then nothing can be granted to it.
     program: str = ""
+    sandbox: str = ""  # "flatpak", "snap" or "" (not journaled: the program says it)
+    agentctl: bool = False  # the user's own agentctl (see identity.is_agentctl)
+
+    @property
+    def sandboxed(self) -> bool:
+        return bool(self.sandbox)
 
     def to_json(self) -> dict[str, Any]:
         return {"bus_name": self.bus_name, "uid": self.uid, "pid": self.pid, "exe": self.exe,
-                "program": self.program}
+                "program": self.program, "sandbox": self.sandbox}
 
 
 @dataclass
@@ -65,6 +73,12 @@ class StepRecord:
     result: str = ""
     error: str = ""
     confirmed: bool = False
+    # The untrusted content the task held when this step was planned: a step planned
+    # after content arrived may have been planned *by* that content, so it asks.
+    after_content: tuple[str, ...] = ()
+    # For a spoken request the templates matched only once repaired: what they
+    # understood ("what time is it" for "what ive is it"). Such a step asks, unless read.
+    understood_as: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {"index": self.index, "tool": self.tool, "args": self.args, "risk": self.risk,

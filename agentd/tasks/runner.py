@@ -22,10 +22,9 @@ from agentd.errors import (
     InvalidRequest,
     InvalidState,
     ModelUnavailable,
-    NotFound,
 )
 from agentd.log import current_task_id
-from agentd.policy.consent import Decision
+from agentd.policy.consent import Answer, Decision
 from agentd.tasks.journal import Journal, StorageError
 from agentd.tasks.model import Caller, StepRecord, TaskRecord, TaskState
 from agentd.tasks.steps import StepExecutor, StopTask
@@ -47,7 +46,9 @@ ASK_OPTIONS: dict[str, tuple[type, str]] = {
     "dry_run": (bool, "plan only: record and return the plan, run nothing"),
     "templates_only": (bool, "never ask the model tier"),
     "spoken": (bool, "the request was spoken (AskAudio sets it); with voice_speak_replies "
-                     "the reply is spoken"),
+                     "the reply is spoken; grants are not used"),
+    "batch": (bool, "one of many requests sent unattended (agentctl --batch); grants are "
+                    "not used"),
 }
 
 
@@ -101,6 +102,9 @@ class Understanding:
     templates: Understand
     planner: StepPlanner | None = None
     max_model_steps: int = 6
+    # Spoken requests: the templates, with a transcript repaired by one word when
+    # nothing matches (``TemplateTier.understand_heard``); the plain templates if None.
+    heard: Understand | None = None
 
 
 class TaskRunner:
@@ -114,6 +118,7 @@ class TaskRunner:
         self._executor = executor
         self._events = events
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._tasks: dict[int, TaskRecord] = {}  # the running ones, for per-caller quotas
         self._stopping = False
 
     @property
@@ -128,18 +133,23 @@ class TaskRunner:
             raise Busy(f"{len(self._running)} tasks are unfinished (limit "
                        f"{self._settings.max_active_tasks}); wait for one to finish, or "
                        "cancel one with `agentctl cancel ID`")
+        quota = self._settings.max_tasks_per_caller
+        mine = sum(1 for t in self._tasks.values() if t.caller.bus_name == caller.bus_name)
+        if caller.bus_name and mine >= quota:
+            raise Busy(f"this program has {mine} unfinished tasks (max_tasks_per_caller = "
+                       f"{quota}); wait for one to finish, or cancel one")
         task = self._journal.create_task(request, opts, caller)
         log.info("task %d from %s (pid %d): %r", task.id, caller.program or caller.bus_name,
                  caller.pid, request[:120] + ("…" if len(request) > 120 else ""))
         self._events.task_added(task)
+        self._tasks[task.id] = task
         self._running[task.id] = asyncio.create_task(self._run(task), name=f"task-{task.id}")
         return task
 
-    def answer(self, task: TaskRecord, decision: Decision, caller: Caller) -> None:
-        """Confirm, deny or cancel on behalf of ``caller``."""
-        if task.caller.uid >= 0 and caller.uid >= 0 and task.caller.uid != caller.uid:
-            raise NotFound(f"task {task.id} belongs to another user")
-        if self._executor.answer(task.id, decision):
+    def answer(self, task: TaskRecord, answer: Answer) -> None:
+        """Confirm, deny or cancel; the bus layer has checked that ``answer.by`` may."""
+        decision = answer.decision
+        if self._executor.answer(task.id, answer):
             return
         if decision is Decision.CANCEL and task.id in self._running:
             self._running[task.id].cancel()
@@ -176,27 +186,34 @@ class TaskRunner:
                          f"agentd hit an internal error ({type(exc).__name__}); see its log")
         finally:
             self._running.pop(task.id, None)
+            self._tasks.pop(task.id, None)
 
     async def _understand_and_act(self, task: TaskRecord) -> None:
         self._set_state(task, TaskState.UNDERSTANDING)
         self._progress(task, "understanding", {})
-        plan = self._understanding.templates(task.request)
+        spoken = task.options.get("spoken") and self._understanding.heard is not None
+        understand = self._understanding.heard if spoken else self._understanding.templates
+        assert understand is not None
+        plan = understand(task.request)
         planner = self._understanding.planner
         if plan.is_empty and planner is not None and not task.options.get("templates_only"):
             await self._plan_step_by_step(task, planner)
             return
         task.tier = plan.tier
         task.steps = [self._step(index, planned) for index, planned in enumerate(plan.steps)]
+        for step in task.steps:
+            step.understood_as = plan.understood_as  # a repaired transcript: it asks
         self._journal.save_plan(task)
         self._progress(task, "planned", {"tier": plan.tier, "steps": len(task.steps)})
         if plan.is_empty:
             self._finish(task, TaskState.DONE, plan.reply)
             return
+        heard = f"(Understood as “{plan.understood_as}”.)" if plan.understood_as else ""
         if task.dry_run:
-            self._finish(task, TaskState.DONE,
-                         "Would: " + "; ".join(s.summary for s in task.steps) + ".")
+            self._finish(task, TaskState.DONE, " ".join(filter(None, [
+                heard, "Would: " + "; ".join(s.summary for s in task.steps) + "."])))
             return
-        replies: list[str] = []
+        replies: list[str] = [heard] if heard else []
         for step in task.steps:
             self._set_state(task, TaskState.ACTING)
             try:
@@ -232,6 +249,7 @@ class TaskRunner:
                 self._finish(task, TaskState.DONE, would() if dry else action.text)
                 return
             step = self._step(index, action)
+            step.after_content = tuple(task.taint)  # planned after what it has read
             task.steps.append(step)
             self._journal.save_plan(task, [step])
             self._progress(task, "planned", {"tier": task.tier, "steps": len(task.steps)})
@@ -251,7 +269,8 @@ class TaskRunner:
             except StopTask as stop:
                 if stop.state is not TaskState.FAILED:
                     raise
-                history.append(Observation(step.tool, step.args, False, step.error))
+                history.append(Observation(step.tool, step.args, False, step.error,
+                                           stop.provenance))
         if task.dry_run:
             self._finish(task, TaskState.DONE, would())
             return

@@ -9,6 +9,7 @@ first); no answer within ``confirmation_timeout_s`` means denied.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,16 @@ from typing import TYPE_CHECKING, Protocol
 
 from agentd.errors import AgentError
 from agentd.policy.audit import AuditLog
-from agentd.policy.consent import Decision, PolicyDecision, PolicyEngine, Verdict
+from agentd.policy.consent import (
+    Answer,
+    Approver,
+    Decision,
+    OwnInput,
+    PolicyDecision,
+    PolicyEngine,
+    Verdict,
+)
+from agentd.policy.content import source_name
 from agentd.tasks.journal import Journal
 from agentd.tasks.model import StepRecord, StepState, TaskRecord, TaskState
 from agentd.tools.builtin.scheduler import Scheduler
@@ -33,15 +43,18 @@ RESULT_IN_AUDIT = 500
 class StopTask(Exception):
     """End the task now with this state and reply (a denial, a failed step)."""
 
-    def __init__(self, state: TaskState, reply: str) -> None:
+    def __init__(self, state: TaskState, reply: str, provenance: str = "") -> None:
         super().__init__(reply)
         self.state, self.reply = state, reply
+        self.provenance = provenance  # the failed step's error quotes outside content
 
 
 class ConfirmationChannel(Protocol):
+    """A trusted way to ask the user: the answer says who gave it, or None (no answer)."""
+
     name: str
 
-    async def ask(self, title: str, question: str, can_grant: bool) -> Decision | None: ...
+    async def ask(self, title: str, question: str, can_grant: bool) -> Answer | None: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +66,8 @@ class StepOutcome:
 class StepExecutor:
     def __init__(self, journal: Journal, registry: ToolRegistry, scheduler: Scheduler,
                  policy: PolicyEngine, audit: AuditLog, events: TaskEvents,
-                 channels: Sequence[ConfirmationChannel], confirmation_timeout_s: float) -> None:
+                 channels: Sequence[ConfirmationChannel], confirmation_timeout_s: float,
+                 own_input: OwnInput | None = None) -> None:
         self._journal = journal
         self._registry = registry
         self._scheduler = scheduler
@@ -62,56 +76,67 @@ class StepExecutor:
         self._events = events
         self._channels = channels
         self._timeout = confirmation_timeout_s
-        self._answers: dict[int, asyncio.Future[Decision]] = {}
+        self._own_input = own_input or OwnInput()
+        self._answers: dict[int, asyncio.Future[Answer]] = {}
         self.stopping = False
 
-    def answer(self, task_id: int, decision: Decision) -> bool:
-        """Deliver a D-Bus answer to a waiting step; False when none is waiting."""
+    def waiting(self, task_id: int) -> bool:
         future = self._answers.get(task_id)
-        if future is None or future.done():
+        return future is not None and not future.done()
+
+    def answer(self, task_id: int, answer: Answer) -> bool:
+        """Deliver an answer (already checked: the bus layer decides who may) to a waiting
+        step; False when none is waiting."""
+        if not self.waiting(task_id):
             return False
-        future.set_result(decision)
+        self._answers[task_id].set_result(answer)
         return True
 
     async def execute(self, task: TaskRecord, step: StepRecord) -> StepOutcome:
         decision = self._policy.check(task, step)
-        consent = "not needed" if decision.verdict is Verdict.RUN else ""
-        if decision.verdict is Verdict.RUN and decision.reason.startswith("granted"):
-            consent = "grant"
+        consent = "grant" if decision.granted else "not needed"
+        approver: Approver | None = None
         if decision.verdict is Verdict.ASK:
             answer = await self._confirm(task, step, decision)
-            if answer is Decision.CANCEL:
+            approver = answer.by if answer else None
+            if answer is not None and answer.decision is Decision.CANCEL:
                 step.state = StepState.NOT_RUN
                 self._journal.save_step(task.id, step)
                 raise asyncio.CancelledError
-            if answer not in (Decision.ALLOW, Decision.ALWAYS):
+            if answer is None or answer.decision not in (Decision.ALLOW, Decision.ALWAYS):
                 step.state = StepState.DENIED
                 self._journal.save_step(task.id, step)
-                self._record(task, step, decision, "denied" if answer else "no answer")
+                self._record(task, step, decision, "denied" if answer else "no answer",
+                             approver)
                 raise StopTask(TaskState.CANCELLED,
                                f"Not done: you did not allow “{step.summary}”.")
             step.confirmed = True
             consent = "user"
-            if answer is Decision.ALWAYS and decision.can_grant:
+            if answer.decision is Decision.ALWAYS and decision.can_grant:
                 self._policy.grants.add(step.tool, task.caller.program)
                 consent = "user, and granted from now on"
-        return await self._run(task, step, decision, consent)
+        return await self._run(task, step, decision, consent, approver)
 
     async def _run(self, task: TaskRecord, step: StepRecord, decision: PolicyDecision,
-                   consent: str) -> StepOutcome:
+                   consent: str, approver: Approver | None) -> StepOutcome:
         step.state = StepState.RUNNING
         self._journal.save_step(task.id, step)  # journaled before it runs
         self._events.progress(task, "step", {"index": step.index, "tool": step.tool,
                                              "state": str(step.state), "summary": step.summary})
         ctx = ToolContext(task=task, journal=self._journal, scheduler=self._scheduler,
                           audit=self._audit)
-        provenance = ""
+        spec = self._registry.spec(step.tool)
+        # Results are untrusted unless the tool is declared trusted; so are the errors of
+        # such tools (they quote file, app and widget names).
+        source = "" if spec.trusted else spec.source
+        moving = self._own_input.moving() if spec.capability == "input" \
+            else contextlib.nullcontext()
         try:
-            result = await self._registry.run(ctx, step.tool, step.args)
+            with moving:
+                result = await self._registry.run(ctx, step.tool, step.args)
             step.state, step.result = StepState.DONE, result.text
-            spec = self._registry.spec(step.tool)
-            if spec.untrusted:
-                provenance = f"{step.tool}: {result.data.get('provenance', spec.untrusted)}"
+            if not spec.trusted:
+                source = str(result.data.get("provenance", spec.source))
         except AgentError as exc:
             step.state, step.error = StepState.FAILED, f"{exc.dbus_name}: {exc.message}"
         except asyncio.CancelledError:
@@ -119,33 +144,34 @@ class StepExecutor:
                 raise  # left "running": recovery marks it unknown
             step.state, step.error = StepState.FAILED, "cancelled while running"
             self._journal.save_step(task.id, step)
-            self._record(task, step, decision, consent)
+            self._record(task, step, decision, consent, approver)
             raise
         except Exception as exc:
             log.exception("tool %s failed", step.tool)
             step.state, step.error = StepState.FAILED, f"internal error in {step.tool}: {exc}"
         self._journal.save_step(task.id, step)  # and after
+        provenance = f"{step.tool}: {source_name(source)}" if source else ""
         if provenance and provenance not in task.taint:
             task.taint.append(provenance)
             self._journal.save_task(task)
-        self._record(task, step, decision, consent)
+        self._record(task, step, decision, consent, approver)
         self._events.progress(task, "step", {"index": step.index, "tool": step.tool,
                                              "state": str(step.state), "result": step.result,
                                              "error": step.error})
         self._events.task_changed(task)
         if step.state is StepState.FAILED:
             summary = step.summary[:1].lower() + step.summary[1:]
-            raise StopTask(TaskState.FAILED, f"Could not {summary}: {step.error}")
+            raise StopTask(TaskState.FAILED, f"Could not {summary}: {step.error}", provenance)
         return StepOutcome(step.result, provenance)
 
     async def _confirm(self, task: TaskRecord, step: StepRecord,
-                       decision: PolicyDecision) -> Decision | None:
+                       decision: PolicyDecision) -> Answer | None:
         step.state = StepState.AWAITING_CONFIRMATION
         self._journal.save_step(task.id, step)
         task.state = TaskState.AWAITING_CONFIRMATION
         self._journal.save_task(task)
         self._events.task_changed(task)
-        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._answers[task.id] = future
         self._events.confirmation_requested(task, step, decision.question, decision.can_grant)
         asking = [asyncio.create_task(self._ask_channel(ch, task, decision, future))
@@ -164,7 +190,7 @@ class StepExecutor:
             self._events.task_changed(task)
 
     async def _ask_channel(self, channel: ConfirmationChannel, task: TaskRecord,
-                           decision: PolicyDecision, future: asyncio.Future[Decision]) -> None:
+                           decision: PolicyDecision, future: asyncio.Future[Answer]) -> None:
         try:
             answer = await channel.ask(f"agentd: allow this? (task {task.id})",
                                        decision.question, decision.can_grant)
@@ -172,7 +198,7 @@ class StepExecutor:
             log.exception("confirmation channel %s failed", channel.name)
             return
         if answer is not None and not future.done():
-            log.info("answered through %s: %s", channel.name, answer)
+            log.info("answered through %s: %s", channel.name, answer.decision)
             future.set_result(answer)
 
     def skip_rest(self, task: TaskRecord) -> None:
@@ -182,12 +208,16 @@ class StepExecutor:
                 self._journal.save_step(task.id, step)
 
     def _record(self, task: TaskRecord, step: StepRecord, decision: PolicyDecision,
-                consent: str) -> None:
+                consent: str, approver: Approver | None = None) -> None:
         self._audit.append({
             "task": task.id, "step": step.index, "tier": task.tier,
             "request": task.request[:RESULT_IN_AUDIT],
             "caller": {"program": task.caller.program, "uid": task.caller.uid,
-                       "pid": task.caller.pid},
+                       "pid": task.caller.pid, "bus_name": task.caller.bus_name,
+                       "sandbox": task.caller.sandbox},
+            "after_content": list(step.after_content),
+            "understood_as": step.understood_as,
             "tool": step.tool, "args": step.args, "risk": step.risk, "summary": step.summary,
             "outcome": str(step.state), "result": (step.result or step.error)[:RESULT_IN_AUDIT],
-            "consent": consent, "policy": decision.reason, "taint": list(task.taint)})
+            "consent": consent, "policy": decision.reason, "taint": list(task.taint),
+            "approved_by": approver.to_json() if approver else None})

@@ -136,11 +136,20 @@ class ToolSpec:
     # How the confirmation prompt and dry runs describe a step: str.format over the args,
     # or a function of them where plain formatting reads badly.
     summary: str | Callable[[Mapping[str, ArgValue]], str] = ""
-    # Where the tool's result comes from, when that is content others control ("screen",
-    # "notifications", "file names"): reading it taints the task. "" for trusted results.
+    # Where the tool's result comes from ("text on the screen", "file names"): content
+    # others control, which taints the task. Every result is untrusted unless the
+    # declaration says ``trusted`` (agentd's own words about what it did, or the user's);
+    # a handler may still name its result's source in ``data["provenance"]``, or say ""
+    # for a result that quotes nothing from outside.
     untrusted: str = ""
+    trusted: bool = False
     # A check across arguments that types alone cannot express; returns why not, or None.
     check: Callable[[Mapping[str, ArgValue]], str | None] | None = None
+
+    @property
+    def source(self) -> str:
+        """What the result is, as the taint note names it."""
+        return self.untrusted or f"results of {self.name}"
 
     def arg(self, name: str) -> Arg:
         for a in self.args:

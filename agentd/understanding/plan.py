@@ -28,6 +28,9 @@ class Plan:
     steps: tuple[PlannedStep, ...]
     tier: str  # "templates", "model", or "none"
     reply: str = ""  # set when there is nothing to do (e.g. CANNOT_DO)
+    # A spoken request the templates matched only after a repair (a word dropped or
+    # changed): what they understood. Steps that change anything then ask first.
+    understood_as: str = ""
 
     @property
     def is_empty(self) -> bool:

@@ -15,6 +15,7 @@ import random
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import Any
 
 from hassil import Intents
 from hassil.expression import (
@@ -81,7 +82,7 @@ class _Sampler:
         return ""
 
 
-def _sentences(intents: Intents) -> Iterator[tuple[str, Expression, dict[str, object]]]:
+def _sentences(intents: Intents) -> Iterator[tuple[str, Expression, dict[str, Any]]]:
     for name, intent in intents.intents.items():
         for data in intent.data:
             rules = {**intents.expansion_rules, **(data.expansion_rules or {})}

@@ -117,6 +117,7 @@ CLOCK_DOT = re.compile(r"(?<=\b\d)\.(?=[0-5]\d\b)|(?<=\b[01]\d)\.(?=[0-5]\d\b)"
 # A word the templates do not know may be a typo of one they do ("trun off wifi").
 SPELLING_WORD = re.compile(r"[a-z]{3,}")
 MAX_CORRECTIONS = 2
+MAX_HEARD_WORDS = 12  # longer transcripts are not repaired (too many readings)
 
 
 class NoMatch(Exception):
@@ -153,6 +154,25 @@ class TemplateTier:
         if not steps:
             return Plan.nothing(tier=TIER)
         return Plan(steps=tuple(steps), tier=TIER)
+
+    def understand_heard(self, text: str) -> Plan:
+        """A spoken request: as ``understand``; when nothing matches, the transcript with
+        one word dropped or changed into a template word that sounds alike (the
+        recogniser drops, adds and swaps single words: "what ive is it", "read my old
+        notifications"). Taken only when exactly one repaired reading has a plan, and
+        marked ``understood_as`` so that a step that changes anything asks first."""
+        plan = self.understand(text)
+        if not plan.is_empty or not text or len(text) > MAX_REQUEST_CHARS:
+            return plan
+        plans: dict[str, tuple[str, list[PlannedStep]]] = {}
+        for reading in self._speller.heard_readings(text):
+            steps = self._plan(reading, {}, MAX_STEPS)
+            if steps:
+                plans.setdefault(repr([(s.tool, s.args) for s in steps]), (reading, steps))
+        if len(plans) != 1:
+            return plan
+        ((reading, steps),) = plans.values()
+        return Plan(steps=tuple(steps), tier=TIER, understood_as=reading)
 
     def _plan_corrected(self, text: str) -> list[PlannedStep] | None:
         """The plan for ``text`` with typos fixed, when exactly one fixed reading has one.
@@ -274,6 +294,25 @@ class Speller:
         return sorted(w for w in self._by_first.get(word[0], ())
                       if abs(len(w) - len(word)) <= 1 and one_edit(word, w))
 
+    def heard_readings(self, text: str) -> list[str]:
+        """``text`` with one word dropped, or one word the templates do not know changed
+        into a known one at most two letters away ("ive" → "time", "five", ...); never
+        the first."""
+        words = text.split()
+        if len(words) > MAX_HEARD_WORDS:
+            return []
+        # The first word (the verb: what to do) is never dropped or changed: an unknown
+        # verb is a request agentd cannot do ("pay my bill" is not "tap my bill").
+        out = [" ".join(words[:i] + words[i + 1:]) for i in range(1, len(words))]
+        for i, word in enumerate(words[1:], 1):
+            bare = word.lower().strip(".,!?")
+            if not bare.isalpha() or bare in self.vocabulary:
+                continue
+            out += [" ".join([*words[:i], known, *words[i + 1:]])
+                    for known in sorted(self.vocabulary)
+                    if known.isalpha() and edit_distance(bare, known) <= 2]
+        return out
+
     def readings(self, text: str) -> list[str]:
         """``text`` with each combination of fixes (none if no word needs one)."""
         unknown = [m for m in SPELLING_WORD.finditer(text.lower())
@@ -288,6 +327,20 @@ class Speller:
             readings = [r[:match.start()] + fix + r[match.end():]
                         for r in readings for fix in fixes]
         return readings
+
+
+def edit_distance(a: str, b: str, limit: int = 2) -> int:
+    """Levenshtein distance, or ``limit + 1`` once it is known to be larger."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+        if min(row) > limit:
+            return limit + 1
+    return row[-1]
 
 
 def one_edit(a: str, b: str) -> bool:

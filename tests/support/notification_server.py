@@ -3,11 +3,13 @@
 Usage: notification_server.py LOG ANSWER — records every Notify/CloseNotification call
 as a JSON line in LOG; for a notification with actions, acts like a user who, after a
 moment, picks ANSWER ("allow", "deny", "always") or closes it ("close") or does nothing
-("none").
+("none"). With "on-signal", it presses Allow on the oldest open question each time it
+gets SIGUSR1 (the test decides when the user taps).
 """
 
 import asyncio
 import json
+import signal
 import sys
 from typing import Annotated
 
@@ -22,6 +24,7 @@ class Server(ServiceInterface):
     def __init__(self, log: str, answer: str) -> None:
         super().__init__(NAME)
         self.log, self.answer, self.next_id = log, answer, 0
+        self.open: set[int] = set()
 
     def _record(self, **entry: object) -> None:
         with open(self.log, "a") as f:
@@ -36,9 +39,17 @@ class Server(ServiceInterface):
         self._record(call="Notify", id=nid, app=app, summary=summary, body=body,
                      actions=actions, urgency=hints["urgency"].value if "urgency" in hints
                      else None)
-        if actions and self.answer != "none":
+        if actions:
+            self.open.add(nid)
+        if actions and self.answer not in ("none", "on-signal"):
             asyncio.get_running_loop().call_later(0.2, self._act, nid)
         return nid
+
+    def press_allow(self) -> None:
+        if self.open:
+            nid = min(self.open)
+            self._record(call="pressed", id=nid)
+            self.action_invoked(nid, "allow")
 
     def _act(self, nid: int) -> None:
         if self.answer == "close":
@@ -49,6 +60,7 @@ class Server(ServiceInterface):
     @dbus_method(name="CloseNotification")
     def close(self, nid: DBusUInt32) -> None:
         self._record(call="CloseNotification", id=nid)
+        self.open.discard(nid)
         self.closed(nid, 3)
 
     @dbus_method(name="GetCapabilities")
@@ -71,7 +83,9 @@ class Server(ServiceInterface):
 
 async def main() -> None:
     bus = await MessageBus().connect()
-    bus.export("/org/freedesktop/Notifications", Server(sys.argv[1], sys.argv[2]))
+    server = Server(sys.argv[1], sys.argv[2])
+    bus.export("/org/freedesktop/Notifications", server)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, server.press_allow)
     await bus.request_name(NAME)
     print("ready", flush=True)
     await bus.wait_for_disconnect()

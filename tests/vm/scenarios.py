@@ -17,12 +17,16 @@ The exit status is 0 only if every scenario that ran passed.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
+import pty
 import pwd
 import re
+import select
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -128,6 +132,42 @@ class Phone:
             raise Failed(f"agentctl ask {args!r}: exit {result.returncode}: "
                          f"{result.stdout[-300:]} {result.stderr[-300:]}") from None
         return task
+
+    def ask_and_allow(self, request: str, timeout: float = 120) -> dict[str, Any]:
+        """Ask at a terminal and answer "y" to agentd's question, as the user would (a
+        step that changes things, input.* included, is allowed only by the user: agentctl
+        at a terminal or agentd's notification). Returns the task as `agentctl task`."""
+        master, slave = pty.openpty()
+
+        def controlling_terminal() -> None:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        proc = subprocess.Popen(self.argv("agentctl", "ask", request), stdin=slave,
+                                stdout=slave, stderr=slave, start_new_session=True,
+                                preexec_fn=controlling_terminal)
+        os.close(slave)
+        seen, answered, deadline = b"", False, time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:
+                    break
+            if not answered and b"[y/N" in seen:
+                os.write(master, b"y\n")
+                answered = True
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        os.close(master)
+        if not answered:
+            raise Failed(f"agentctl did not ask: {seen.decode(errors='replace')[-300:]}")
+        tasks = json.loads(self.run("agentctl", "--json", "tasks").stdout or "[]")
+        mine = [t for t in tasks if t.get("request") == request]
+        if not mine:
+            raise Failed(f"no task for {request!r}: {seen.decode(errors='replace')[-300:]}")
+        return mine[-1]  # type: ignore[no-any-return]
 
     def scenario(self, name: str, body: Callable[[Phone], str]) -> None:
         start = time.monotonic()
@@ -239,12 +279,15 @@ def uinput_tap(phone: Phone) -> str:
     count = phone.runtime / "agentd-counter" / "count"
     if not (phone.runtime / "agentd-counter" / "shown").exists():
         raise Skipped("the Counter app is not on screen (app-open failed)")
-    if phone.run("test", "-w", "/dev/uinput").returncode != 0:
-        raise Failed("the phone user cannot write /dev/uinput (udev rule 70-agentd-uinput"
-                     ".rules with uaccess, and an active logind session, are needed)")
+    if phone.run("test", "-w", "/dev/uinput").returncode == 0:
+        raise Failed("the phone user can write /dev/uinput: every program of theirs could "
+                     "inject input (it must stay root's; agentd gets devices from "
+                     "agentd-uinput.service)")
     before = int(count.read_text()) if count.exists() else 0
     x, y = SCREEN[0] // 2, SCREEN[1] // 2
-    done(phone.ask(f"tap at x {x} y {y}"), "input.tap")
+    task = done(phone.ask_and_allow(f"tap at x {x} y {y}"), "input.tap")
+    if not task["steps"][0].get("confirmed"):
+        raise Failed("the tap ran without the user's yes")
     try:
         wait(lambda: count.exists() and int(count.read_text()) > before, 30,
              "the Counter app did not count the tap")
@@ -265,6 +308,66 @@ def notification(phone: Phone) -> str:
         return task["reply"] if "Lunch at noon?" in task["reply"] else ""
 
     return wait(read, 30, "the notification was not read back")  # type: ignore[no-any-return]
+
+
+# The user's finger on Phosh's banner: press the button named Allow through AT-SPI, with
+# agentd's own AT-SPI code from the package (as makoctl invoke does for mako on the host).
+PRESS_ALLOW = """
+import asyncio, sys
+sys.path.insert(0, "/usr/lib/agentd/python")
+from dbus_fast.aio import MessageBus
+from agentd.adapters.accessibility.atspi import AtspiAccessibility
+
+async def main():
+    bus = await MessageBus().connect()
+    access = AtspiAccessibility()
+    await access.start(bus)
+    print(await access.activate("Allow"))
+
+asyncio.run(main())
+"""
+
+
+def notification_allow(phone: Phone) -> str:
+    """agentd asks through Phosh's notification server; the user presses Allow there."""
+    request = "text 555 0100 on my way"
+    asker = subprocess.Popen(phone.argv("agentctl", "ask", "--json", request),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        def waiting() -> dict[str, Any] | None:
+            tasks = json.loads(phone.run("agentctl", "--json", "tasks").stdout or "[]")
+            return next((t for t in tasks if t.get("request") == request
+                         and t.get("state") == "awaiting-confirmation"), None)
+
+        task = wait(waiting, 60, "the text message never asked for confirmation")
+        pressed: list[str] = []
+
+        def press() -> bool:
+            out = phone.run("python3", "-c", PRESS_ALLOW, timeout=60)
+            pressed.append((out.stdout + out.stderr).strip()[-300:])
+            return out.returncode == 0
+
+        wait(press, 60, "no Allow button on screen (Phosh's banner, read over AT-SPI): "
+             + (pressed[-1] if pressed else ""))
+        stdout, stderr = asker.communicate(timeout=60)
+    finally:
+        if asker.poll() is None:
+            asker.kill()
+            asker.wait()
+    result = json.loads(stdout or "{}")
+    steps = result.get("steps", [])
+    if not steps or not steps[0].get("confirmed"):
+        raise Failed(f"task {task['id']} ran without the Allow: {result} {stderr[-300:]}")
+    log = json.loads(phone.run("agentctl", "--json", "log", "--limit", "20").stdout or "[]")
+    record = next((r for r in reversed(log) if r.get("task") == task["id"]), {})
+    approved = record.get("approved_by") or {}
+    if isinstance(approved, str):
+        approved = json.loads(approved)
+    if approved.get("channel") != "notification":
+        raise Failed(f"the audit log does not say the notification approved it: {record}")
+    return (f"Allow pressed on Phosh's banner ({pressed[-1][:60]}); task {task['id']} "
+            f"confirmed by {approved.get('program')} (pid {approved.get('pid')})")
 
 
 def files(phone: Phone) -> str:
@@ -377,6 +480,7 @@ SCENARIOS: list[tuple[str, Callable[[Phone], str]]] = [
     ("app-open", app_open),
     ("uinput-tap", uinput_tap),
     ("notification", notification),
+    ("notification-allow", notification_allow),
     ("files", files),
     ("crash-recovery", crash_recovery),  # before model-tier: a cold prompt cache is slower
     ("model-tier", model_tier),

@@ -6,6 +6,7 @@ from typing import cast
 
 from agentd.adapters.accessibility import CAPABILITY, Accessibility
 from agentd.adapters.base import AdapterRegistry
+from agentd.policy.content import claim
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
 
@@ -24,6 +25,6 @@ def install_accessibility_tools(tools: ToolRegistry, adapters: AdapterRegistry) 
                           {"app": screen.app, "window": screen.window,
                            "active": screen.active, "lines": list(screen.lines),
                            "truncated": screen.truncated, "other_apps": list(screen.others),
-                           "provenance": f"the screen ({screen.app})"})
+                           "provenance": f"the screen ({claim(screen.app)})"})
 
     tools.implement("screen.read", read)

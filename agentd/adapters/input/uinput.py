@@ -9,6 +9,10 @@ Screen size: given explicitly, else the first mode of the connected panel in
 ``/sys/class/drm/card*-*/modes`` (DSI/eDP/LVDS first): the native size of the panel.
 A screen the compositor rotates by 90° needs the size given explicitly.
 
+Where agentd may not open ``/dev/uinput`` itself (the phone image keeps it root's), the
+devices come from the uinput broker (``broker.py``, a system service that makes them
+for agentd alone and passes their file descriptors).
+
 Devices are created on first use and kept open until agentd stops. Events written before
 the compositor has opened a new device are lost, so the first events wait until another
 process has the device's event node open (the compositor's libinput, through logind; at
@@ -28,17 +32,36 @@ from typing import Any
 
 from agentd.adapters.base import Availability
 from agentd.adapters.input import CAPABILITY, Operation, encode
+from agentd.adapters.input.broker import request_device
 from agentd.errors import AgentError, InvalidArguments, Unavailable
 
 log = logging.getLogger(__name__)
 
 UINPUT = Path("/dev/uinput")
+BROKER_SOCKET = Path("/run/agentd-uinput.sock")
 DRM = Path("/sys/class/drm")
 SETTLE_S = 0.3
 OPEN_TIMEOUT_S = 8.0  # under emulation (QEMU TCG) libinput takes seconds to add a device
 TOUCH_NAME = "agentd touchscreen"
 KEYBOARD_NAME = "agentd keyboard"
 INTERNAL_PANELS = ("DSI", "eDP", "LVDS")
+
+
+def touch_capabilities(size: tuple[int, int]) -> Any:
+    """The multitouch touchscreen's axes, spanning the screen in pixels."""
+    from evdev import AbsInfo
+
+    def axis(maximum: int) -> Any:
+        return AbsInfo(value=0, min=0, max=maximum, fuzz=0, flat=0, resolution=0)
+
+    width, height = size
+    return {encode.EV_KEY: [encode.BTN_TOUCH],
+            encode.EV_ABS: [(encode.ABS_X, axis(width - 1)),
+                            (encode.ABS_Y, axis(height - 1)),
+                            (encode.ABS_MT_SLOT, axis(9)),
+                            (encode.ABS_MT_POSITION_X, axis(width - 1)),
+                            (encode.ABS_MT_POSITION_Y, axis(height - 1)),
+                            (encode.ABS_MT_TRACKING_ID, axis(65535))]}
 
 
 def drm_screen_size(drm: Path = DRM) -> tuple[int, int] | None:
@@ -115,8 +138,9 @@ class UinputInput:
                             Operation.KEY})
 
     def __init__(self, size: tuple[int, int] | None = None, device: Path = UINPUT,
-                 drm: Path = DRM) -> None:
+                 drm: Path = DRM, broker: Path = BROKER_SOCKET) -> None:
         self._size, self._device, self._drm = size, device, drm
+        self._broker = broker
         self._touch: Any = None  # evdev.UInput
         self._keyboard: Any = None
         self._ids = itertools.count(1)
@@ -129,10 +153,15 @@ class UinputInput:
         if not self._device.exists():
             return (f"no {self._device}: the kernel has no uinput here "
                     "(CONFIG_INPUT_UINPUT; `modprobe uinput`)")
-        if not os.access(self._device, os.R_OK | os.W_OK):
-            return (f"{self._device} is not writable by this user (the udev rule "
-                    "70-agentd-uinput.rules gives it to the user at the seat)")
+        if not self._direct() and not self._broker.exists():
+            return (f"{self._device} is not writable by this user, and there is no uinput "
+                    f"broker at {self._broker} (the package's agentd-uinput.socket)")
         return None
+
+    def _direct(self) -> bool:
+        """Whether agentd opens /dev/uinput itself (a development machine, root); on the
+        phone only the broker does, for agentd alone."""
+        return os.access(self._device, os.R_OK | os.W_OK)
 
     def screen_size(self) -> tuple[tuple[int, int] | None, str]:
         if self._size is not None:
@@ -148,7 +177,8 @@ class UinputInput:
         size, source = self.screen_size()
         touch = f"touchscreen {size[0]}x{size[1]} ({source})" if size else \
             f"no touchscreen: screen size {source}"
-        return Availability.yes(f"{self._device}: keyboard (US layout); {touch}")
+        where = self._device if self._direct() else f"{self._device} through {self._broker}"
+        return Availability.yes(f"{where}: keyboard (US layout); {touch}")
 
     # -- the capability ------------------------------------------------------------------
 
@@ -214,8 +244,8 @@ class UinputInput:
     async def _touchscreen(self, size: tuple[int, int]) -> Any:
         async with self._lock:
             if self._touch is None:
-                self._touch = self._create(self._touch_capabilities(size), TOUCH_NAME,
-                                           [encode.INPUT_PROP_DIRECT])
+                self._touch = self._create(touch_capabilities(size), TOUCH_NAME,
+                                           [encode.INPUT_PROP_DIRECT], size)
                 await _until_opened(self._touch, TOUCH_NAME)
         return self._touch
 
@@ -227,26 +257,14 @@ class UinputInput:
                 await _until_opened(self._keyboard, KEYBOARD_NAME)
         return self._keyboard
 
-    @staticmethod
-    def _touch_capabilities(size: tuple[int, int]) -> dict[int, list[Any]]:
-        from evdev import AbsInfo
-
-        def axis(maximum: int) -> Any:
-            return AbsInfo(value=0, min=0, max=maximum, fuzz=0, flat=0, resolution=0)
-
-        width, height = size
-        return {encode.EV_KEY: [encode.BTN_TOUCH],
-                encode.EV_ABS: [(encode.ABS_X, axis(width - 1)),
-                                (encode.ABS_Y, axis(height - 1)),
-                                (encode.ABS_MT_SLOT, axis(9)),
-                                (encode.ABS_MT_POSITION_X, axis(width - 1)),
-                                (encode.ABS_MT_POSITION_Y, axis(height - 1)),
-                                (encode.ABS_MT_TRACKING_ID, axis(65535))]}
-
-    def _create(self, events: dict[int, Any], name: str, props: list[int]) -> Any:
+    def _create(self, events: dict[int, Any], name: str, props: list[int],
+                size: tuple[int, int] | None = None) -> Any:
         why = self.why_not()
         if why:
             raise Unavailable(why)
+        if not self._direct():  # the image: /dev/uinput is root's, the broker's
+            return request_device("keyboard" if name == KEYBOARD_NAME else "touchscreen",
+                                  size, self._broker)
         from evdev import UInput, UInputError
         try:
             return UInput(events=events, name=name, devnode=str(self._device),

@@ -21,13 +21,14 @@ from dbus_fast.errors import AuthError
 
 from agentd.adapters.base import Availability
 from agentd.adapters.notifications import CAPABILITY, Notification
+from agentd.bus import notifications
+from agentd.bus.names import DBUS_NAME, DBUS_PATH, NOTIFICATIONS_NAME, NOTIFICATIONS_PATH
 from agentd.errors import AgentError, Unavailable
 
 log = logging.getLogger(__name__)
 
-NAME = "org.freedesktop.Notifications"
-PATH = "/org/freedesktop/Notifications"
-DBUS = "org.freedesktop.DBus"
+NAME = NOTIFICATIONS_NAME
+DBUS = DBUS_NAME
 HISTORY = 200  # notifications kept
 CHECK_TIMEOUT_S = 5.0
 MONITOR_RULES = [
@@ -57,7 +58,7 @@ class FreedesktopNotifications:
         try:
             monitor = await MessageBus(bus_type=BusType.SESSION).connect()
             reply = await monitor.call(Message(
-                destination=DBUS, path="/org/freedesktop/DBus",
+                destination=DBUS, path=DBUS_PATH,
                 interface=f"{DBUS}.Monitoring", member="BecomeMonitor", signature="asu",
                 body=[MONITOR_RULES, 0]))
         except (OSError, AuthError, ValueError) as exc:
@@ -81,7 +82,8 @@ class FreedesktopNotifications:
             return Availability.no("not connected to the session bus yet")
         try:
             name, vendor, version, _ = await asyncio.wait_for(
-                self._call("GetServerInformation"), CHECK_TIMEOUT_S)
+                self._call(Message(destination=NAME, path=NOTIFICATIONS_PATH, interface=NAME,
+                                   member="GetServerInformation")), CHECK_TIMEOUT_S)
         except TimeoutError:
             return Availability.no(f"the notification server did not answer in "
                                    f"{CHECK_TIMEOUT_S:.0f} s")
@@ -96,8 +98,7 @@ class FreedesktopNotifications:
 
     async def send(self, summary: str, body: str) -> int:
         hints = {"desktop-entry": Variant("s", "agentd")}
-        (nid,) = await self._call("Notify", "susssasa{sv}i",
-                                  ["agentd", 0, "", summary, body, [], hints, -1])
+        (nid,) = await self._call(notifications.notify(summary, body, hints=hints))
         self._own_ids.add(int(nid))
         return int(nid)
 
@@ -114,7 +115,7 @@ class FreedesktopNotifications:
         closed = 0
         for nid in sorted(ids):
             try:
-                await self._call("CloseNotification", "u", [nid])
+                await self._call(notifications.close(nid))
                 closed += 1
             except AgentError:
                 pass  # already gone
@@ -126,13 +127,10 @@ class FreedesktopNotifications:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    async def _call(self, member: str, signature: str = "", body: list[Any] | None = None
-                    ) -> list[Any]:
+    async def _call(self, message: Message) -> list[Any]:
         if self._bus is None:
             raise Unavailable("not connected to the session bus")
-        reply = await self._bus.call(Message(destination=NAME, path=PATH, interface=NAME,
-                                             member=member, signature=signature,
-                                             body=body or []))
+        reply = await self._bus.call(message)
         if reply is None or reply.message_type is MessageType.ERROR:
             raise AgentError(reply.error_name or "error" if reply else "no reply")
         return list(reply.body)

@@ -6,6 +6,7 @@ from typing import cast
 
 from agentd.adapters.base import AdapterRegistry
 from agentd.adapters.notifications import CAPABILITY, Notifications
+from agentd.policy.content import claim
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
 
@@ -26,7 +27,7 @@ def install_notification_tools(tools: ToolRegistry, adapters: AdapterRegistry) -
         apps = sorted({n.app for n in items})
         return ToolResult(f"{len(items)} notification(s). " + " | ".join(lines),
                           {"notifications": [n.to_json() for n in items],
-                           "provenance": "notifications from " + ", ".join(apps)})
+                           "provenance": "notifications from " + ", ".join(map(claim, apps))})
 
     async def clear(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
         closed = await (await backend()).clear()

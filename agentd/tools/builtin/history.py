@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 from agentd.errors import InvalidArguments
+from agentd.tasks.model import Caller
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolResult
 
@@ -38,10 +39,13 @@ async def tell_history(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResul
     """Answer from the audit log: every step that ran or was refused, in order."""
     now = dt.datetime.now().astimezone()
     since = parse_since(str(args.get("since", "")), now)
+    caller = ctx.task.caller
     entries = [e for e in ctx.audit.entries(since.timestamp(), limit=10_000)
-               if e.record.get("tool") != "agent.history"]
+               if e.record.get("tool") != "agent.history"
+               and (caller.agentctl or _same_caller(e.record.get("caller"), caller))]
     if not entries:
-        return ToolResult("I haven't done anything in that time.", {"steps": []})
+        return ToolResult("I haven't done anything in that time.",
+                          {"steps": [], "provenance": ""})
     lines = []
     for entry in entries[-MAX_ITEMS:]:
         clock = dt.datetime.fromtimestamp(entry.time).astimezone().strftime("%H:%M")
@@ -52,4 +56,17 @@ async def tell_history(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResul
     text = f"{len(entries)} action(s): " + "; ".join(lines) + "."
     if more > 0:
         text += f" ({more} older not shown)"
-    return ToolResult(text, {"steps": [e.to_json() for e in entries]})
+    # What earlier tasks read is as untrusted here as it was there: the taint goes on.
+    read = sorted({source for e in entries for source in e.record.get("taint") or []})
+    provenance = "earlier tasks" + (f", which read {'; '.join(read)}" if read else "")
+    return ToolResult(text, {"steps": [e.to_json() for e in entries],
+                             "provenance": provenance})
+
+
+def _same_caller(recorded: object, caller: Caller) -> bool:
+    """A program sees its own history only: same verified program, or same connection."""
+    if not isinstance(recorded, dict):
+        return False
+    if caller.program:
+        return bool(recorded.get("program") == caller.program)
+    return bool(caller.bus_name) and recorded.get("bus_name") == caller.bus_name
