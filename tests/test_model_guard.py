@@ -52,6 +52,7 @@ NOT_GROUNDED = [
     ("set alarm 7.15", step("alarm.set", time="15:00")),
     ("set alarm 7.15", step("alarm.set", time="07:15", label="set alarm 7.15")),
     ("wake me up at 7", step("alarm.set", time="19:00")),
+    ("set an alarm for 10 pm", step("alarm.set", time="13:00")),  # "an" is no hour
     ("bump the volume up to 70", step("input.key", key="volume_up")),
     ("make it louder", step("input.key", key="up")),
     ("shut off bluetooth", step("settings.set", setting="bluetooth", value=True)),

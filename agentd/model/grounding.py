@@ -46,6 +46,7 @@ UNIT_SECONDS = {
 }
 FIXED_SECONDS = {"half an hour": 1800, "half hour": 1800, "quarter of an hour": 900,
                  "quarter hour": 900, "half a minute": 30}
+ARTICLE = re.compile(r"\b(?:a|an)\b", re.IGNORECASE)
 CLOCK = re.compile(r"\b([01]?\d|2[0-3])[:.]([0-5]\d)\b")
 PM_WORDS = ("pm", "p m", "afternoon", "evening", "tonight", "night")
 AM_WORDS = ("am", "a m", "morning")
@@ -173,7 +174,7 @@ def time_grounded(value: str, text: str) -> bool:
         return True
     if (hour, minute) == (0, 0) and "midnight" in lowered:
         return True
-    said = set(numbers_in(text))
+    said = set(numbers_in(ARTICLE.sub(" ", text)))  # "an alarm" says no hour 1
     pm = any(re.search(rf"\b{w}\b", lowered) for w in PM_WORDS)
     am = any(re.search(rf"\b{w}\b", lowered) for w in AM_WORDS)
     clocks = [(int(h), int(m)) for h, m in CLOCK.findall(text)]
@@ -323,7 +324,7 @@ PHONE = re.compile(r"\+?\d[\d\s\-().]*\d")
 
 def _times_near(request: str) -> list[str]:
     """The times of day the request's numbers could spell (``time_grounded`` decides)."""
-    said = numbers_in(request)
+    said = numbers_in(ARTICLE.sub(" ", request))
     hours = {h % 24 for n in said if n <= 24 for h in (n, n + 12, n - 1, n + 11)} | {0, 12}
     minutes = {0, 15, 30, 45} | {n for n in said if n < 60}
     return [f"{h:02d}:{m:02d}" for h in sorted(hours) for m in sorted(minutes)]
