@@ -55,6 +55,7 @@ NOT_GROUNDED = [
     ("set an alarm for 10 pm", step("alarm.set", time="13:00")),  # "an" is no hour
     ("bump the volume up to 70", step("input.key", key="volume_up")),
     ("make it louder", step("input.key", key="up")),
+    ("turn the sound down", step("input.key", key="down")),  # the volume key's words
     ("shut off bluetooth", step("settings.set", setting="bluetooth", value=True)),
     ("turn on the living room lights", step("settings.set", setting="flashlight", value=True)),
     ("pull up my documents", step("files.find", query="documents")),

@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from hassil import Intents
 
@@ -83,15 +84,45 @@ class Evidence:
     choice_phrases: frozenset[str] = frozenset()
     # (tool, argument) pairs whose value is one of listed choices.
     choice_args: frozenset[tuple[str, str]] = frozenset()
+    # Per tool, each sentence block's fixed slot values and words (``block_vocabulary``),
+    # and the skip words' words, which any request may have.
+    blocks: Mapping[str, Sequence[tuple[Mapping[str, Any], frozenset[str]]]] = (
+        dataclasses.field(default_factory=dict))
+    skip: frozenset[str] = frozenset()
+
+    def explaining(self, step: PlannedStep) -> frozenset[str]:
+        """The words that account for ``step``: those of the sentences that could make it."""
+        blocks = self.blocks.get(step.tool)
+        if not blocks:
+            return self.vocabulary.get(step.tool, frozenset())
+        said = [w for fixed, w in blocks if _fits(fixed, step.args)]
+        return self.skip.union(*said)
 
     @staticmethod
     def from_intents(intents: Intents, specs: Sequence[ToolSpec]) -> Evidence:
         synonyms = sampling.synonyms(intents)
         choices = {c for spec in specs for arg in spec.args for c in arg.choices}
         phrases = frozenset(p for c in choices for p in synonyms.get(c, ()))
+        skip = frozenset(w for phrase in intents.skip_words for w in words(phrase))
         return Evidence(synonyms, sampling.vocabulary(intents),
                         sampling.vocabulary(intents, lists=False), phrases,
-                        frozenset((s.name, a.name) for s in specs for a in s.args if a.choices))
+                        frozenset((s.name, a.name) for s in specs for a in s.args if a.choices),
+                        sampling.block_vocabulary(intents), skip)
+
+
+# Template slots that fill an argument of another name, and how their values read.
+SLOT_ARG = {"state": "value", "percent": "value"}
+
+
+def _fits(fixed: Mapping[str, Any], args: Mapping[str, ArgValue]) -> bool:
+    """True when a sentence block's fixed slots agree with ``args`` (type and value)."""
+    for slot, value in fixed.items():
+        if slot == "state":
+            value = value == "on"
+        arg = args.get(SLOT_ARG.get(slot, slot))
+        if type(arg) is not type(value) or arg != value:
+            return False
+    return True
 
 
 def words(text: str) -> list[str]:
@@ -293,7 +324,7 @@ def _unexplained(step: PlannedStep, request_words: Sequence[str], evidence: Evid
     for i, word in enumerate(request_words):  # "555 0199" is the number "5550199"
         if word.isdigit() and any(word in d for d in digits):
             covered.add(i)
-    known = frozenset().union(*(evidence.vocabulary.get(s.tool, frozenset()) for s in steps))
+    known = frozenset().union(*(evidence.explaining(s) for s in steps))
     # A number the step does not use is not explained ("bump the volume up to 70" is no
     # volume key press); a step with a number, time or duration used it (checked above).
     uses_numbers = any((isinstance(v, int) and not isinstance(v, bool))

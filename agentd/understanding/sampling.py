@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hassil import Intents
@@ -146,6 +146,40 @@ def vocabulary(intents: Intents, lists: bool = True) -> dict[str, frozenset[str]
             for name in words:
                 words[name].update(WORD.findall(phrase.lower()))
     return {name: frozenset(w) for name, w in words.items()}
+
+
+def block_vocabulary(intents: Intents
+                     ) -> dict[str, list[tuple[Mapping[str, Any], frozenset[str]]]]:
+    """Per intent, each block of sentences: the slot values it fixes and the words it says.
+
+    "turn the sound down" is a volume-key sentence: its words explain ``key=volume_down``,
+    not ``key=down``.
+    """
+    blocks: dict[str, list[tuple[Mapping[str, Any], frozenset[str]]]] = defaultdict(list)
+    for name, intent in intents.intents.items():
+        for data in intent.data:
+            rules: dict[str, Any] = {**intents.expansion_rules, **(data.expansion_rules or {})}
+            said: set[str] = set()
+            captured: set[str] = set()
+            for sentence in data.sentences:
+                _words(sentence.expression, intents, rules, said, True)
+                _slot_names(sentence.expression, rules, captured)
+            # A slot a sentence captures is not fixed by the block, whatever its default.
+            fixed = {k: v for k, v in (data.slots or {}).items() if k not in captured}
+            blocks[name].append((fixed, frozenset(said)))
+    return dict(blocks)
+
+
+def _slot_names(expr: Expression, rules: dict[str, Any], out: set[str], depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(expr, Alternative | Sequence | Permutation):
+        for item in expr.items:
+            _slot_names(item, rules, out, depth + 1)
+    elif isinstance(expr, RuleReference):
+        _slot_names(rules[expr.rule_name].expression, rules, out, depth + 1)
+    elif isinstance(expr, ListReference):
+        out.add(expr.slot_name)
 
 
 def synonyms(intents: Intents) -> dict[str, frozenset[str]]:
