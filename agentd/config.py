@@ -47,6 +47,14 @@ class Settings:
         120.0, "how long a step waits for Confirm before it counts as denied")
     exported_tasks: int = _described(
         200, "finished tasks kept on the bus as objects (unfinished ones always are)")
+    retention_days: float = _described(
+        30.0, "finished tasks, their steps and audit records older than this are removed "
+              "(the audit log keeps a checkpoint that carries their hash); 0 = never")
+    retention_tasks: int = _described(
+        5000, "at most this many finished tasks are kept (the newest); 0 = no limit")
+    private_result_days: float = _described(
+        7.0, "step results that quote others' content (screen text, notifications, "
+             "messages, file names) are blanked after this many days; 0 = kept as tasks")
     language: str = _described("en", "language of the sentence templates")
     confirm_by_notification: bool = _described(
         True, "also ask through a desktop notification with Allow/Deny actions")
