@@ -36,10 +36,16 @@ class Settings:
         metadata={"description": "where the task journal (SQLite) lives"},
     )
     max_active_tasks: int = _described(
-        16, "tasks that may be unfinished at once; past it, Ask fails with Busy")
+        1000, "unfinished tasks in all, queued ones included; past it, Ask fails with Busy")
+    workers: int = _described(
+        4, "tasks understood and acted on at once; the others wait in the queue (state "
+           "queued); a task waiting for the user's answer does not hold a worker")
     max_tasks_per_caller: int = _described(
-        8, "unfinished tasks one program (bus connection) may have at once; past it, Ask "
-           "fails with Busy naming this limit")
+        64, "unfinished tasks one program (bus connection) may have at once; past it, Ask "
+            "fails with Busy naming this limit")
+    max_questions_per_caller: int = _described(
+        4, "tasks of one program that may wait for the user's answer at once; past it, Ask "
+           "fails with Busy naming this limit (one program cannot flood the user)")
     max_audio_reads_per_caller: int = _described(
         1, "AskAudio recordings one program may have agentd read at once")
     max_request_bytes: int = _described(4096, "longest request text accepted, in UTF-8 bytes")
