@@ -36,10 +36,16 @@ class Settings:
         metadata={"description": "where the task journal (SQLite) lives"},
     )
     max_active_tasks: int = _described(
-        16, "tasks that may be unfinished at once; past it, Ask fails with Busy")
+        1000, "unfinished tasks in all, queued ones included; past it, Ask fails with Busy")
+    workers: int = _described(
+        4, "tasks understood and acted on at once; the others wait in the queue (state "
+           "queued); a task waiting for the user's answer does not hold a worker")
     max_tasks_per_caller: int = _described(
-        8, "unfinished tasks one program (bus connection) may have at once; past it, Ask "
-           "fails with Busy naming this limit")
+        64, "unfinished tasks one program (bus connection) may have at once; past it, Ask "
+            "fails with Busy naming this limit")
+    max_questions_per_caller: int = _described(
+        4, "tasks of one program that may wait for the user's answer at once; past it, Ask "
+           "fails with Busy naming this limit (one program cannot flood the user)")
     max_audio_reads_per_caller: int = _described(
         1, "AskAudio recordings one program may have agentd read at once")
     max_request_bytes: int = _described(4096, "longest request text accepted, in UTF-8 bytes")
@@ -47,6 +53,14 @@ class Settings:
         120.0, "how long a step waits for Confirm before it counts as denied")
     exported_tasks: int = _described(
         200, "finished tasks kept on the bus as objects (unfinished ones always are)")
+    retention_days: float = _described(
+        30.0, "finished tasks, their steps and audit records older than this are removed "
+              "(the audit log keeps a checkpoint that carries their hash); 0 = never")
+    retention_tasks: int = _described(
+        5000, "at most this many finished tasks are kept (the newest); 0 = no limit")
+    private_result_days: float = _described(
+        7.0, "step results that quote others' content (screen text, notifications, "
+             "messages, file names) are blanked after this many days; 0 = kept as tasks")
     language: str = _described("en", "language of the sentence templates")
     confirm_by_notification: bool = _described(
         True, "also ask through a desktop notification with Allow/Deny actions")

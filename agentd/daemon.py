@@ -33,8 +33,9 @@ from agentd.policy.audit import AuditLog
 from agentd.policy.consent import OwnInput, PolicyEngine
 from agentd.policy.grants import GrantStore
 from agentd.policy.notify import NotificationConfirmations
-from agentd.tasks.journal import Journal, TimerRecord
+from agentd.tasks.journal import Journal, StorageError, TimerRecord
 from agentd.tasks.model import StepState, TaskRecord
+from agentd.tasks.retention import Retention
 from agentd.tasks.runner import TaskRunner, Understanding
 from agentd.tasks.steps import StepExecutor
 from agentd.tools.builtin import install_builtin_tools
@@ -85,6 +86,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         if settings.test_fixture:
             install_test_backends(registry, Path(settings.test_fixture))
         grants = GrantStore(journal, registry)
+        retention = Retention(settings, journal, audit, registry)
+        try:
+            retention.run_once()
+        except StorageError as exc:  # a full disk: serve anyway, retention tries again
+            log.warning("retention could not run: %s", exc.message)
         planner = choose_planner(settings)
         tier = TemplateTier(registry, settings.language)
         understanding = Understanding(tier.understand, planner, settings.model_max_steps,
@@ -112,6 +118,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             raise Unavailable(f"another program already owns {BUS_NAME} on this bus "
                               "(is agentd running already? `agentctl status` tells)")
         scheduler.start()
+        pruning = asyncio.create_task(retention.run(), name="retention")
         log.info("agentd %s ready on %s (journal %s, %d task(s) interrupted)", __version__,
                  BUS_NAME, journal.path, len(interrupted))
         disconnected = asyncio.ensure_future(bus.wait_for_disconnect())  # type: ignore[no-untyped-call]
@@ -121,6 +128,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             log.warning("lost the D-Bus connection (%r); exiting", disconnected.exception())
         else:
             disconnected.cancel()
+        pruning.cancel()
         await runner.shutdown()
         if voice is not None:
             voice.close()

@@ -1,6 +1,8 @@
 """The model tier's benchmark: figures as ratios against baselines measured in the same run.
 
     .venv/bin/python bench/model.py [--hidden 768 --layers 12 --ff 2048] [--rounds 3]
+    .venv/bin/python bench/model.py --model "$(scripts/fetch-smollm2.sh)" \
+        --embedder "$(scripts/make-embedder-gguf.sh)"       # any GGUF; a real model
 
 Uses a generated llama-architecture model (~150 MB Q8_0, random weights, Phi-3 tokenizer;
 built once into ~/.cache/agentd/bench/) and the whole catalogue in the prompt (~1,100
@@ -12,6 +14,9 @@ tokens of system text and tool schemas), no ToolRAG, so the prefix is a realisti
    tokens, grammar and output tokens (cold context both times).
 3. Prompt phase of a second request (prefix in memory) and after a restart (new model
    object, prefix from the disk cache) against the cold prompt phase.
+4. With ``--embedder``: the guard's cost per request (routing over the sentences sampled
+   from the templates, and the abstain decision), p50/p95 over the evaluation set,
+   against a bare planner step; no model call is needed for it.
 """
 
 from __future__ import annotations
@@ -155,6 +160,75 @@ def planner_ratios(model: Path, rounds: int) -> None:
                           "e2e_ratio": round(e2e / base, 3)}))
 
 
+def guard_cost(embedder: Path, rounds: int) -> None:
+    """The router + abstain decision every model-tier request pays before the model."""
+    from agentd.model.grounding import Evidence
+    from agentd.model.guard import Guard
+    from agentd.model.router import SentenceRouter
+    from agentd.model.toolrag import Embedder
+    from agentd.tools.catalogue import CATALOGUE
+    from agentd.understanding import sampling
+    from agentd.understanding.templates import load_intents
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from judgment import load_cases
+
+    intents = load_intents("en")
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.monotonic()
+        router = SentenceRouter(Embedder(embedder), sampling.sample_sentences(intents),
+                                Path(tmp), intents.skip_words)
+        guard = Guard(CATALOGUE, Evidence.from_intents(intents, CATALOGUE), router)
+        guard.route("warm up")  # embeds the sampled sentences once (then kept on disk)
+        build_s = time.monotonic() - started
+        times: list[float] = []
+        abstained = 0
+        for _ in range(rounds):
+            for case in load_cases():
+                t = time.perf_counter()
+                route = guard.route(case.say)
+                times.append(time.perf_counter() - t)
+                abstained += route is not None and not route.tools
+        times.sort()
+        p50, p95 = times[len(times) // 2], times[int(len(times) * 0.95)]
+        print(f"\n4. guard per request (routing + abstain), {len(times)} requests: "
+              f"p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms (target p50 <= 10 ms); "
+              f"{abstained // rounds} of {len(times) // rounds} routed to no tool; "
+              f"first use (embedding {len(router.sentences)} sentences) {build_s:.1f} s")
+        print(json.dumps({"guard_p50_ms": round(p50 * 1000, 2),
+                          "guard_p95_ms": round(p95 * 1000, 2)}))
+
+
+def prefix_hits(model: Path, embedder: Path) -> None:
+    """How often a request's prompt finds its prefix cached, with the router choosing the
+    tools (each tool set has its own prefix): every request of the evaluation set sent
+    to the model tier (no templates), as ``bench/judgment.py --no-templates`` does."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from judgment import ModelSetup, load_cases
+
+    with tempfile.TemporaryDirectory() as tmp:
+        setup = ModelSetup(model, embedder, Path(tmp))
+        sources: dict[str, int] = {}
+        seconds: list[float] = []
+        for case in load_cases():
+            before = setup.tier.last_stats
+            t = time.monotonic()
+            setup.plan(case.say)
+            stats = setup.tier.last_stats
+            if stats is None or stats is before:
+                continue  # the guard answered without the model
+            seconds.append(time.monotonic() - t)
+            sources[stats.prefix_source] = sources.get(stats.prefix_source, 0) + 1
+        setup.close()
+    asked = sum(sources.values())
+    hits = asked - sources.get("evaluated", 0)
+    print(f"\n5. prefix cache with the router choosing tools: {asked} requests reached the "
+          f"model; prefix from {sources}; hit rate {hits / max(asked, 1):.0%}; "
+          f"request p50 {statistics.median(seconds or [0]) * 1000:.0f} ms")
+    print(json.dumps({"prefix_hit_rate": round(hits / max(asked, 1), 3),
+                      "model_requests": asked}))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -163,13 +237,21 @@ def main() -> int:
     parser.add_argument("--ff", type=int, default=2048)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-threads", action="store_true")
+    parser.add_argument("--model", type=Path, help="a GGUF to measure instead of the "
+                        "generated one (e.g. SmolLM2: scripts/fetch-smollm2.sh)")
+    parser.add_argument("--embedder", type=Path, help="the ToolRAG embedder GGUF: also "
+                        "measure the guard (scripts/make-embedder-gguf.sh)")
     args = parser.parse_args()
-    model = bench_model(args)
+    model = args.model or bench_model(args)
     print(f"model: {model.name}, {model.stat().st_size / 2**20:.0f} MB; "
           f"{len(os.sched_getaffinity(0))} cores")
     if not args.skip_threads:
         threads_table(model)
     planner_ratios(model, args.rounds)
+    if args.embedder:
+        guard_cost(args.embedder, args.rounds)
+        if args.model:
+            prefix_hits(model, args.embedder)
     return 0
 
 

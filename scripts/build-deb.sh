@@ -129,6 +129,14 @@ install -Dm0644 system/udev/70-agentd-uinput.rules "$ROOT/usr/lib/udev/rules.d/7
 install -Dm0644 system/modules-load.d/agentd.conf "$ROOT/usr/lib/modules-load.d/agentd.conf"
 install -Dm0644 system/user-tmpfiles.d/agentd.conf "$ROOT/usr/lib/user-tmpfiles.d/agentd.conf"
 install -Dm0644 system/etc/agentd.toml "$ROOT/etc/agentd/agentd.toml"
+# agentctl's man page and bash/zsh completions, from its own argument parser.
+MAN=$(mktemp -d)
+"$VENV_PY" scripts/make-manpage.py "$MAN"
+install -d "$ROOT/usr/share/man/man1"
+gzip -9n < "$MAN/agentctl.1" > "$ROOT/usr/share/man/man1/agentctl.1.gz"
+install -Dm0644 "$MAN/agentctl.bash" "$ROOT/usr/share/bash-completion/completions/agentctl"
+install -Dm0644 "$MAN/_agentctl" "$ROOT/usr/share/zsh/vendor-completions/_agentctl"
+rm -rf "$MAN"
 install -Dm0644 README.md "$ROOT/usr/share/doc/agentd/README.md"
 install -Dm0644 -t "$ROOT/usr/share/doc/agentd" docs/*.md
 

@@ -32,6 +32,8 @@ need="$need aarch64-linux-gnu-gcc:crossbuild-essential-arm64 cmake:cmake file:fi
 need="$need sfdisk:fdisk debugfs:e2fsprogs dpkg-deb:dpkg systemd-nspawn:systemd-container"
 # consent tests: a Flatpak-style sandbox, made as Flatpak makes it
 need="$need bwrap:bubblewrap"
+# the .deb test reads the generated man page
+need="$need man:man-db"
 missing=""
 for pair in $need; do
     cmd=${pair%%:*}

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +180,19 @@ def audit(bus: Bus) -> list[dict[str, Any]]:
     out = bus.agentctl("--json", "log", "--limit", "1000")
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+@contextmanager
+def notification_server(bus: Bus, answer: str) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """tests/support/notification_server.py on ``bus``: it records every call in the
+    returned log and answers agentd's questions with ``answer`` (see its docstring)."""
+    log = bus.root / "notifications.jsonl"
+    server = subprocess.Popen([sys.executable, str(SUPPORT / "notification_server.py"),
+                               str(log), answer], env=bus.env, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        yield server, log
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

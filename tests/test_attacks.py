@@ -28,6 +28,7 @@ from helpers import (
     audit,
     fixture_daemon,
     gdbus_ask,
+    notification_server,
     run_in_terminal,
     sandboxed,
     sent_records,
@@ -98,12 +99,7 @@ def test_agentctl_command_line_spoofed_is_not_agentctl(bus: Bus) -> None:
 
 def test_forged_action_invoked_is_ignored(bus: Bus) -> None:
     """While agentd's question waits, another client emits ActionInvoked(id, "allow")."""
-    log = bus.root / "notifications.jsonl"
-    server = subprocess.Popen([sys.executable, str(SUPPORT / "notification_server.py"),
-                               str(log), "none"], env=bus.env, stdout=subprocess.PIPE,
-                              text=True)
-    try:
-        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+    with notification_server(bus, "none") as (_, log):
         daemon, sent = fixture_daemon(bus, AGENTD_CONFIRM_BY_NOTIFICATION="true",
                                       AGENTD_CONFIRMATION_TIMEOUT_S="4")
         path = gdbus_ask(bus, DOOR)
@@ -126,18 +122,10 @@ def test_forged_action_invoked_is_ignored(bus: Bus) -> None:
         assert sent_records(sent) == []
         assert "ignored ActionInvoked" in daemon.logs()
         no_user_consent(bus)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_notification_allow_records_who_approved(bus: Bus) -> None:
-    log = bus.root / "notifications.jsonl"
-    server = subprocess.Popen([sys.executable, str(SUPPORT / "notification_server.py"),
-                               str(log), "allow"], env=bus.env, stdout=subprocess.PIPE,
-                              text=True)
-    try:
-        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+    with notification_server(bus, "allow") as (server, _):
         _, sent = fixture_daemon(bus, AGENTD_CONFIRM_BY_NOTIFICATION="true")
         assert wait_state(bus, gdbus_ask(bus, "call 555 0100"), timeout=20)["state"] == "done"
         record = audit(bus)[-1]
@@ -146,9 +134,6 @@ def test_notification_allow_records_who_approved(bus: Bus) -> None:
                                          "program": str(SUPPORT / "notification_server.py"),
                                          "pid": server.pid}
         assert len(sent_records(sent)) == 1
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 CODE = "771234"
@@ -400,12 +385,7 @@ def test_spoken_and_batch_requests_use_no_grant(bus: Bus) -> None:
 def test_agentds_own_tap_is_not_the_users_allow(bus: Bus) -> None:
     """A press on agentd's question right after agentd's own input moved (its tap could
     have hit the banner's Allow) is ignored; the user's press a moment later counts."""
-    log = bus.root / "notifications.jsonl"
-    server = subprocess.Popen([sys.executable, str(SUPPORT / "notification_server.py"),
-                               str(log), "on-signal"], env=bus.env, stdout=subprocess.PIPE,
-                              text=True)
-    try:
-        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+    with notification_server(bus, "on-signal") as (server, _):
         daemon, sent = fixture_daemon(bus, AGENTD_CONFIRM_BY_NOTIFICATION="true",
                                       AGENTD_CONFIRMATION_TIMEOUT_S="30")
         waiting = gdbus_ask(bus, "call 555 0100")
@@ -420,6 +400,3 @@ def test_agentds_own_tap_is_not_the_users_allow(bus: Bus) -> None:
         assert task["state"] == "done" and task["steps"][0]["confirmed"]
         assert audit(bus)[-1]["approved_by"]["channel"] == "notification"
         assert [r["tool"] for r in sent_records(sent)] == ["input.key", "call.dial"]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)

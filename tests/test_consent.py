@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from conftest import AGENTCTL, Bus, Daemon, wait_for
 from helpers import (
-    SUPPORT,
     audit,
     fixture_daemon,
     gdbus_ask,
+    notification_server,
     run_in_terminal,
     sent_records,
     wait_state,
@@ -103,12 +103,7 @@ def test_taint_overrides_grants_and_says_where_content_came_from(bus: Bus) -> No
 @pytest.mark.parametrize(("answer", "state", "sent_count"), [
     ("allow", "done", 1), ("deny", "cancelled", 0), ("close", "cancelled", 0)])
 def test_notification_allow_deny(bus: Bus, answer: str, state: str, sent_count: int) -> None:
-    log = bus.root / "notifications.jsonl"
-    server = subprocess.Popen([sys.executable, str(SUPPORT / "notification_server.py"),
-                               str(log), answer], env=bus.env, stdout=subprocess.PIPE,
-                              text=True)
-    try:
-        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+    with notification_server(bus, answer) as (_, log):
         _, sent = fixture_daemon(bus, AGENTD_CONFIRM_BY_NOTIFICATION="true",
                                  AGENTD_CONFIRMATION_TIMEOUT_S="3")
         task = wait_state(bus, gdbus_ask(bus, "text 555 0100 I'm on my way"), timeout=20)
@@ -123,9 +118,6 @@ def test_notification_allow_deny(bus: Bus, answer: str, state: str, sent_count: 
         assert notify["actions"][:4] == ["allow", "Allow", "deny", "Deny"]
         if answer != "close":
             assert {"call": "CloseNotification", "id": notify["id"]} in calls
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_audit_log_records_and_verifies(bus: Bus) -> None:

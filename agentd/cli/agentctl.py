@@ -30,9 +30,13 @@ Ask agentd, the on-device agent, to do things, and look after its tasks.
 
 agentd understands requests such as "set a timer for ten minutes", "turn off wifi
 and turn on bluetooth" or "what time is it". Steps that send data off the phone
-(SMS, calls) or cannot be undone wait for your confirmation: agentctl asks y/N at
-the terminal, or you answer later with `agentctl confirm ID` / `agentctl deny ID`.
+(SMS, calls), act on the screen (taps, typing, keys) or cannot be undone wait for
+your confirmation: agentctl asks y/N at the terminal, or you answer later with
+`agentctl confirm ID` / `agentctl deny ID` in a terminal, or on agentd's
+notification. No other program can say yes for you.
 """
+
+SUMMARY = "ask agentd, the on-device agent, to do things, and look after its tasks"
 
 EPILOG = """\
 examples:

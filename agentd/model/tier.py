@@ -14,6 +14,7 @@ from pathlib import Path
 
 from agentd.config import Settings
 from agentd.errors import ModelUnavailable
+from agentd.model.engine import GenerationStats
 from agentd.model.grounding import Evidence
 from agentd.model.guard import Guard, GuardConfig
 from agentd.model.manager import ModelManager
@@ -50,6 +51,11 @@ class InstalledModelTier:
         self._guard_config = guard_config
         self._planner: ModelPlanner | None = None
         self._model = ""
+
+    @property
+    def last_stats(self) -> GenerationStats | None:
+        """What the last model call cost (the benchmark's prefix-cache hit rate)."""
+        return self._planner.last_stats if self._planner is not None else None
 
     @property
     def model_name(self) -> str:

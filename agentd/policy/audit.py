@@ -79,6 +79,28 @@ class AuditLog:
         _write_atomically(self._head_file, f"{seq} {digest}\n")
         return entry
 
+    def prune(self, older_than: float) -> int:
+        """Remove the records written before ``older_than``, keeping the chain checkable:
+        first a checkpoint record is appended that names the last removed record and its
+        hash; the remaining chain then starts from that hash. Returns records removed."""
+        rows = self._journal.read("SELECT seq, hash FROM audit WHERE time < ? "
+                                  "ORDER BY seq DESC LIMIT 1", (older_than,))
+        if not rows:
+            return 0
+        through, digest = rows[0]
+        first = self._journal.read("SELECT MIN(seq) FROM audit")[0][0]
+        self.append({"checkpoint": "pruned", "through": through, "hash": digest,
+                     "records": through - first + 1,
+                     "policy": "retention: records older than the retention setting"})
+        with self._journal.write() as db:
+            db.execute("DROP TRIGGER IF EXISTS audit_no_delete")
+            db.execute("DELETE FROM audit WHERE seq <= ?", (through,))
+            db.execute("CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN "
+                       "SELECT RAISE(ABORT, 'the audit log is append-only'); END")
+        log.info("audit log: records %d-%d pruned; checkpoint %d carries their hash", first,
+                 through, self._seq)
+        return int(through - first + 1)
+
     def entries(self, since: float = 0.0, limit: int = 1000) -> list[AuditEntry]:
         rows = self._journal.read(
             "SELECT seq, time, record, prev, hash FROM (SELECT * FROM audit WHERE time >= ? "
@@ -87,9 +109,17 @@ class AuditLog:
 
     def verify(self) -> tuple[bool, str, int]:
         """Recompute the chain: (intact, what is wrong or "ok", records checked)."""
+        rows = self._journal.read("SELECT seq, time, record, prev, hash FROM audit "
+                                  "ORDER BY seq")
         prev, expected_seq, count = GENESIS, 1, 0
-        for seq, when, text, stored_prev, digest in self._journal.read(
-                "SELECT seq, time, record, prev, hash FROM audit ORDER BY seq"):
+        if rows and rows[0][0] != 1:  # pruned: a checkpoint must vouch for the start
+            start = rows[0][0]
+            vouched = [r for r in rows if _checkpoint_through(r[2]) == start - 1]
+            if not vouched:
+                return False, (f"records 1-{start - 1} are missing and no checkpoint says "
+                               "they were pruned"), 0
+            prev, expected_seq = json.loads(vouched[-1][2])["hash"], start
+        for seq, when, text, stored_prev, digest in rows:
             if seq != expected_seq:
                 return False, f"record {expected_seq} is missing (next is {seq})", count
             if stored_prev != prev:
@@ -97,15 +127,27 @@ class AuditLog:
             if _digest(seq, when, text, prev) != digest:
                 return False, f"record {seq} was changed after it was written", count
             prev, expected_seq, count = digest, seq + 1, count + 1
+        last = expected_seq - 1  # the chain's last record (pruned ones counted)
         head = _read_head(self._head_file)
-        if head is None and count:
+        if head is None and last:
             return False, (f"{self._head_file.name} is missing or unreadable, so the end of "
-                           f"the log ({count} records) cannot be checked: records may have "
+                           f"the log ({last} records) cannot be checked: records may have "
                            "been removed from the end"), count
-        if head is not None and head != (count, prev):
-            return False, (f"the log ends at record {count} but record {head[0]} was "
+        if head is not None and head != (last, prev):
+            return False, (f"the log ends at record {last} but record {head[0]} was "
                            "written: records were removed from the end"), count
         return True, "ok", count
+
+
+def _checkpoint_through(text: str) -> int | None:
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(record, dict) and record.get("checkpoint") == "pruned":
+        through = record.get("through")
+        return through if isinstance(through, int) else None
+    return None
 
 
 def _write_atomically(path: Path, text: str) -> None:

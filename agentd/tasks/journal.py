@@ -87,6 +87,7 @@ CREATE INDEX IF NOT EXISTS timers_by_state ON timers(state);
 """
 
 _UNFINISHED = tuple(s.value for s in TaskState if not s.is_final)
+PRIVATE_REMOVED = "(removed: it quoted others' content; see private_result_days)"
 
 
 class StorageError(AgentError):
@@ -230,6 +231,37 @@ class Journal:
             self.save_task(task)
             log.warning("task %d was unfinished when agentd stopped: now interrupted", task_id)
         return ids
+
+    def prune(self, older_than: float, keep_tasks: int, private_before: float,
+              private_tools: frozenset[str]) -> tuple[int, int]:
+        """Remove finished tasks (and their steps) last updated before ``older_than`` or
+        beyond the newest ``keep_tasks`` (0: no limit); blank the results of steps of
+        ``private_tools`` that finished before ``private_before``. An unfinished task is
+        never touched. Returns (tasks removed, results blanked)."""
+        final = tuple(s.value for s in TaskState if s.is_final)
+        marks = ",".join("?" * len(final))
+        with self.write() as db:
+            old = {row[0] for row in db.execute(
+                f"SELECT id FROM tasks WHERE state IN ({marks}) AND updated < ?",
+                (*final, older_than))}
+            if keep_tasks > 0:
+                old |= {row[0] for row in db.execute(
+                    f"SELECT id FROM tasks WHERE state IN ({marks}) ORDER BY id DESC "
+                    "LIMIT -1 OFFSET ?", (*final, keep_tasks))}
+            ids = sorted(old)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                qs = ",".join("?" * len(chunk))
+                db.execute(f"DELETE FROM steps WHERE task_id IN ({qs})", chunk)
+                db.execute(f"DELETE FROM tasks WHERE id IN ({qs})", chunk)
+            blanked = 0
+            if private_tools:
+                tools = sorted(private_tools)
+                blanked = db.execute(
+                    f"UPDATE steps SET result=? WHERE result != '' AND result != ? AND "
+                    f"finished < ? AND tool IN ({','.join('?' * len(tools))})",
+                    (PRIVATE_REMOVED, PRIVATE_REMOVED, private_before, *tools)).rowcount
+        return len(ids), blanked
 
     def _task_from_row(self, row: tuple[Any, ...]) -> TaskRecord:
         (task_id, request, state, tier, reply, options, caller_name, uid, pid, exe,

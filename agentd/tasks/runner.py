@@ -9,9 +9,10 @@ runs (``agentd.tasks.steps``). The bus layer listens through ``TaskEvents``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import unicodedata
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -120,6 +121,11 @@ class TaskRunner:
         self._running: dict[int, asyncio.Task[None]] = {}
         self._tasks: dict[int, TaskRecord] = {}  # the running ones, for per-caller quotas
         self._stopping = False
+        # The queue: every accepted task waits (state queued) for one of ``workers``;
+        # a task waiting for the user's answer gives its worker back meanwhile.
+        self._workers = asyncio.Semaphore(max(1, settings.workers))
+        self._holding: set[int] = set()
+        executor.idle = self._idle
 
     @property
     def active(self) -> int:
@@ -134,10 +140,16 @@ class TaskRunner:
                        f"{self._settings.max_active_tasks}); wait for one to finish, or "
                        "cancel one with `agentctl cancel ID`")
         quota = self._settings.max_tasks_per_caller
-        mine = sum(1 for t in self._tasks.values() if t.caller.bus_name == caller.bus_name)
-        if caller.bus_name and mine >= quota:
-            raise Busy(f"this program has {mine} unfinished tasks (max_tasks_per_caller = "
-                       f"{quota}); wait for one to finish, or cancel one")
+        mine = [t for t in self._tasks.values() if t.caller.bus_name == caller.bus_name]
+        if caller.bus_name and len(mine) >= quota:
+            raise Busy(f"this program has {len(mine)} unfinished tasks (max_tasks_per_caller "
+                       f"= {quota}); wait for one to finish, or cancel one")
+        asking = sum(t.state is TaskState.AWAITING_CONFIRMATION for t in mine)
+        questions = self._settings.max_questions_per_caller
+        if caller.bus_name and asking >= questions:
+            raise Busy(f"this program has {asking} tasks waiting for the user's answer "
+                       f"(max_questions_per_caller = {questions}); wait until the user "
+                       "answers them")
         task = self._journal.create_task(request, opts, caller)
         log.info("task %d from %s (pid %d): %r", task.id, caller.program or caller.bus_name,
                  caller.pid, request[:120] + ("…" if len(request) > 120 else ""))
@@ -171,6 +183,7 @@ class TaskRunner:
     async def _run(self, task: TaskRecord) -> None:
         current_task_id.set(task.id)
         try:
+            await self._take_worker(task.id)
             await self._understand_and_act(task)
         except StopTask as stop:
             self._finish(task, stop.state, stop.reply)
@@ -185,8 +198,31 @@ class TaskRunner:
             self._finish(task, TaskState.FAILED,
                          f"agentd hit an internal error ({type(exc).__name__}); see its log")
         finally:
+            self._give_worker(task.id)
             self._running.pop(task.id, None)
             self._tasks.pop(task.id, None)
+
+    async def _take_worker(self, task_id: int) -> None:
+        await self._workers.acquire()
+        self._holding.add(task_id)
+
+    def _give_worker(self, task_id: int) -> None:
+        if task_id in self._holding:
+            self._holding.discard(task_id)
+            self._workers.release()
+
+    @contextlib.asynccontextmanager
+    async def _idle(self) -> AsyncIterator[None]:
+        """While a step waits for the user: the task's worker serves the queue."""
+        task_id = current_task_id.get()
+        if task_id is None or task_id not in self._holding:
+            yield
+            return
+        self._give_worker(task_id)
+        try:
+            yield
+        finally:
+            await self._take_worker(task_id)
 
     async def _understand_and_act(self, task: TaskRecord) -> None:
         self._set_state(task, TaskState.UNDERSTANDING)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -77,6 +77,9 @@ class StepExecutor:
         self._channels = channels
         self._timeout = confirmation_timeout_s
         self._own_input = own_input or OwnInput()
+        # Set by the runner: held while a step waits for the user (its worker is free).
+        self.idle: Callable[[], contextlib.AbstractAsyncContextManager[None]] = \
+            contextlib.nullcontext
         self._answers: dict[int, asyncio.Future[Answer]] = {}
         self.stopping = False
 
@@ -177,7 +180,8 @@ class StepExecutor:
         asking = [asyncio.create_task(self._ask_channel(ch, task, decision, future))
                   for ch in self._channels]
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self._timeout)
+            async with self.idle():
+                return await asyncio.wait_for(asyncio.shield(future), self._timeout)
         except TimeoutError:
             log.info("no answer in %.0f s: step %d denied", self._timeout, step.index)
             return None
