@@ -55,6 +55,25 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
     assert "agentd.service" not in out.stderr, out.stderr
 
 
+def test_unit_exposure_does_not_regress(tmp_path: Path) -> None:
+    """systemd-analyze's exposure score of the user unit stays at most 6.3 (docs/
+    reliability.md: the mount-namespace settings need a user namespace in a user unit,
+    and from inside one agentd cannot read /proc/PID/exe of the programs that call it,
+    which the consent boundary stands on)."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.fail("systemd-analyze is missing (apt install systemd)")
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    out = subprocess.run([analyze, "security", "--offline=true", "--user",
+                          str(SYSTEM / "systemd" / "agentd.service")],
+                         capture_output=True, text=True,
+                         env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)})
+    match = re.search(r"Overall exposure level for agentd.service: ([0-9.]+)", out.stdout)
+    assert match, out.stdout[-2000:] + out.stderr
+    assert float(match.group(1)) <= 6.3, out.stdout[-3000:]
+
+
 def test_systemd_analyze_verify_the_uinput_broker(tmp_path: Path) -> None:
     """The system units of the uinput broker (socket-activated, root, /dev/uinput only)."""
     analyze = shutil.which("systemd-analyze")
