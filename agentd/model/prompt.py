@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agentd.errors import ModelUnavailable
 from agentd.model.runtime import import_llama
@@ -145,7 +145,3 @@ class PromptRenderer:
             prefix_len += 1
         rendered = _SENTINEL.sub(lambda m: contents[int(m.group(1))], template)
         return Prompt(tokens=tokens, prefix_len=prefix_len, text=rendered)
-
-
-def describe(prompt: Prompt) -> dict[str, Any]:
-    return {"tokens": len(prompt.tokens), "prefix": prompt.prefix_len}

@@ -52,15 +52,6 @@ def import_llama() -> Any:
     return llama_cpp
 
 
-def llama_problem() -> str | None:
-    """Why llama.cpp cannot run here, or None when it can."""
-    try:
-        import_llama()
-    except ModelUnavailable as exc:
-        return exc.message
-    return None
-
-
 def load_llama(path: Path, *, n_ctx: int, threads: Threads, embedding: bool = False,
                n_batch: int = 512) -> Llama:
     """Load ``path`` quietly; a file llama.cpp rejects becomes ``ModelUnavailable``."""

@@ -40,7 +40,6 @@ class DurationParts:
     seconds: float = 0.0
     half_hour: bool = False  # "... and a half" after hours
     half_minute: bool = False  # "... and a half" after minutes
-    half_second: bool = False
     fixed_seconds: int = 0  # "half an hour", "a quarter of an hour"
 
     def total_seconds(self) -> int | None:
@@ -49,7 +48,6 @@ class DurationParts:
             (self.hours + 0.5 * self.half_hour) * 3600
             + (self.minutes + 0.5 * self.half_minute) * 60
             + self.seconds
-            + 0.5 * self.half_second
             + self.fixed_seconds
         )
         if total <= 0 or not float(total).is_integer():
