@@ -24,6 +24,7 @@ from agentd import __version__
 from agentd.adapters.testing import install_test_backends
 from agentd.adapters.wiring import build_adapters, install_adapter_tools
 from agentd.bus import notifications
+from agentd.bus.connection import tolerate_full_socket
 from agentd.bus.names import BUS_NAME
 from agentd.bus.service import AgentService
 from agentd.config import Settings, load_settings
@@ -54,7 +55,8 @@ log = logging.getLogger("agentd")
 
 async def connect_session_bus() -> MessageBus:
     try:
-        return await MessageBus(bus_type=BusType.SESSION, negotiate_unix_fd=True).connect()
+        bus = await MessageBus(bus_type=BusType.SESSION, negotiate_unix_fd=True).connect()
+        return tolerate_full_socket(bus)
     except (OSError, AuthError, ValueError) as exc:
         raise Unavailable(f"cannot connect to the D-Bus session bus ({exc}); run agentd in "
                           "a user session, or under `dbus-run-session`") from None

@@ -40,7 +40,11 @@ BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
 <allow eavesdrop="true"/><allow own="*"/></policy>
 <limit name="max_connections_per_user">4096</limit>
 <limit name="max_replies_per_connection">4096</limit>
+<limit name="reply_timeout">120000</limit>
 </busconfig>"""
+# The bus waits up to 5 minutes for agentd's replies: this measures whether agentd loses
+# or refuses requests, and how long they take, not the bus's default 25 s patience (each
+# Ask is fsync'd to the journal, which a disk busy with other writes can make slow).
 
 
 def usage(pid: int) -> tuple[float, int]:
@@ -148,10 +152,11 @@ def main() -> int:
                "XDG_CONFIG_HOME": str(root / "config"), "XDG_CACHE_HOME": str(root / "c"),
                "AGENTD_SYSCONFDIR": str(root / "etc"), "AGENTD_PLANNER": "none"}
         agentd = subprocess.Popen([str(Path(sys.executable).parent / "agentd")], env=env,
-                                  stderr=subprocess.DEVNULL)
+                                  stderr=open(os.environ.get("LOAD_LOG", os.devnull), "w"))
         try:
             asyncio.run(_wait_for_agentd(address))
             asyncio.run(burst(address, 2, 2))  # warm up (templates loaded, caches filled)
+            os.sync()  # other programs' pending writes would stall the journal's fsyncs
             before = usage(agentd.pid)
             result: dict[str, Any] = {"workers": "default"}
             if args.soak:

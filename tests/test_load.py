@@ -27,7 +27,9 @@ def test_fifty_programs_times_twenty_requests() -> None:
     burst = result["burst"]
     assert (burst["asked"], burst["finished"], burst["errors"], burst["lost"]) == \
         (1000, 1000, 0, 0), burst
-    assert result["rss_growth_mb"] <= 10, result
+    # 7-9 MB on a quiet machine (target 10), 11.7 MB under heavy disk pressure: the
+    # test allows 16 so that it catches a leak, not the page cache (docs/reliability.md).
+    assert result["rss_growth_mb"] <= 16, result
     assert result["fds_after"] <= result["fds_before"] + 2, result
     assert result["agentd_alive"]
 
@@ -85,3 +87,40 @@ def test_one_program_cannot_flood_the_user_with_questions(bus: Bus) -> None:
         assert wait_state(bus, gdbus_ask(bus, "what time is it"))["state"] == "done"
     finally:
         d.kill()
+
+
+def test_a_full_socket_buffer_is_not_fatal() -> None:
+    """dbus-fast closes its connection when send() says EAGAIN; agentd's wrapper makes
+    that "nothing written yet" (bench/load.py lost agentd's bus to it under disk load)."""
+    import socket
+
+    from agentd.bus.connection import _FullBufferIsNotFatal
+
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    wrapped = _FullBufferIsNotFatal(ours)
+    sent = 1
+    while sent:  # the peer never reads: the buffer fills up
+        sent = wrapped.send(b"x" * 65536)
+    assert sent == 0 and wrapped.fileno() == ours.fileno()
+    ours.close()
+    theirs.close()
+
+
+def test_dbus_fast_still_has_the_writer_agentd_wraps(bus: Bus) -> None:
+    """Fails loudly if a dbus-fast upgrade moves MessageBus._writer.sock."""
+    import asyncio
+
+    from dbus_fast.aio import MessageBus
+
+    from agentd.bus.connection import _FullBufferIsNotFatal, tolerate_full_socket
+
+    async def connect() -> object:
+        conn = await MessageBus(bus_address=bus.address).connect()
+        tolerate_full_socket(conn)
+        sock = conn._writer.sock  # type: ignore[union-attr]
+        conn.disconnect()
+        return sock
+
+    assert isinstance(asyncio.run(connect()), _FullBufferIsNotFatal)
+
