@@ -152,7 +152,7 @@ def main() -> int:
                "XDG_CONFIG_HOME": str(root / "config"), "XDG_CACHE_HOME": str(root / "c"),
                "AGENTD_SYSCONFDIR": str(root / "etc"), "AGENTD_PLANNER": "none"}
         agentd = subprocess.Popen([str(Path(sys.executable).parent / "agentd")], env=env,
-                                  stderr=open(os.environ.get("LOAD_LOG", os.devnull), "w"))
+                                  stderr=open(os.environ.get("LOAD_LOG", os.devnull), "w"))  # noqa: SIM115 (lives as long as agentd)
         try:
             asyncio.run(_wait_for_agentd(address))
             asyncio.run(burst(address, 2, 2))  # warm up (templates loaded, caches filled)
