@@ -172,6 +172,15 @@ def fixture_daemon(bus: Bus, content: dict[str, Any] | None = None,
     return daemon, sent
 
 
+def audited_requests(bus: Bus, count: int) -> Daemon:
+    """agentd with the test backends, after ``count`` "what time is it" requests: as many
+    audit records, for the audit log's tests."""
+    daemon, _ = fixture_daemon(bus)
+    for _ in range(count):
+        bus.agentctl("ask", "what time is it")
+    return daemon
+
+
 def sent_records(sent: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in sent.read_text().splitlines()] if sent.exists() else []
 

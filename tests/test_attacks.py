@@ -26,6 +26,7 @@ from helpers import (
     answer_in_terminal,
     ask_and_allow,
     audit,
+    audited_requests,
     fixture_daemon,
     gdbus_ask,
     notification_server,
@@ -336,9 +337,7 @@ def test_provenance_is_short_and_quoted() -> None:
 
 
 def test_missing_audit_head_fails_verification(bus: Bus) -> None:
-    fixture_daemon(bus)
-    for _ in range(3):
-        bus.agentctl("ask", "what time is it")
+    audited_requests(bus, 3)
     head = bus.root / "state" / "agentd" / "audit.head"
     head.unlink()
     out = bus.agentctl("--json", "log", "--verify")
@@ -347,10 +346,7 @@ def test_missing_audit_head_fails_verification(bus: Bus) -> None:
 
 
 def test_crash_between_commit_and_head_is_no_alarm(bus: Bus) -> None:
-    daemon, _ = fixture_daemon(bus)
-    for _ in range(3):
-        bus.agentctl("ask", "what time is it")
-    daemon.kill()
+    audited_requests(bus, 3).kill()
     head = bus.root / "state" / "agentd" / "audit.head"
     seq, digest = head.read_text().split()
     assert seq == "3"

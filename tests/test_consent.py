@@ -14,6 +14,7 @@ import pytest
 from conftest import AGENTCTL, Bus, Daemon, wait_for
 from helpers import (
     audit,
+    audited_requests,
     fixture_daemon,
     gdbus_ask,
     notification_server,
@@ -148,10 +149,7 @@ def test_audit_log_records_and_verifies(bus: Bus) -> None:
 
 
 def test_audit_log_detects_deletions(bus: Bus) -> None:
-    daemon, _ = fixture_daemon(bus)
-    for _ in range(4):
-        bus.agentctl("ask", "what time is it")
-    daemon.kill()
+    audited_requests(bus, 4).kill()
     path = bus.root / "state" / "agentd" / "journal.sqlite3"
     with sqlite3.connect(path) as db:
         db.execute("DROP TRIGGER audit_no_delete")

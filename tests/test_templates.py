@@ -661,18 +661,19 @@ def test_duration_parts() -> None:
     assert numbers.DurationParts(seconds=0.5).total_seconds() is None
 
 
-def test_a_name_defined_in_two_sentence_files_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "a.yaml").write_text(
-        'language: en\nexpansion_rules:\n  saying: "(saying|that says)"\n', encoding="utf-8")
-    (tmp_path / "b.yaml").write_text(
-        'language: en\nexpansion_rules:\n  saying: "(saying|reading)"\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"b\.yaml: rule 'saying' is already defined in a\.yaml"):
-        load_intents("en", tmp_path)
-    (tmp_path / "b.yaml").write_text(
-        'language: en\nlists:\n  app:\n    values: ["camera"]\n', encoding="utf-8")
-    (tmp_path / "c.yaml").write_text(
-        'language: en\nlists:\n  app:\n    values: ["maps"]\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"list 'app' is already defined in b\.yaml"):
+@pytest.mark.parametrize(("files", "message"), [
+    ({"a": 'expansion_rules:\n  saying: "(saying|that says)"',
+      "b": 'expansion_rules:\n  saying: "(saying|reading)"'},
+     r"b\.yaml: rule 'saying' is already defined in a\.yaml"),
+    ({"b": 'lists:\n  app:\n    values: ["camera"]',
+      "c": 'lists:\n  app:\n    values: ["maps"]'},
+     r"list 'app' is already defined in b\.yaml"),
+])
+def test_a_name_defined_in_two_sentence_files_is_an_error(
+        tmp_path: Path, files: dict[str, str], message: str) -> None:
+    for name, body in files.items():
+        (tmp_path / f"{name}.yaml").write_text(f"language: en\n{body}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
         load_intents("en", tmp_path)
 
 
