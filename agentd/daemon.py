@@ -21,7 +21,6 @@ from dbus_fast.constants import NameFlag
 from dbus_fast.errors import AuthError
 
 from agentd import __version__
-from agentd.adapters.testing import install_test_backends
 from agentd.adapters.wiring import build_adapters, install_adapter_tools
 from agentd.bus import notifications
 from agentd.bus.connection import tolerate_full_socket
@@ -39,13 +38,13 @@ from agentd.tasks.model import StepState, TaskRecord
 from agentd.tasks.retention import Retention
 from agentd.tasks.runner import TaskRunner, Understanding
 from agentd.tasks.steps import StepExecutor
+from agentd.testing import load_test_backends
 from agentd.tools.builtin import install_builtin_tools
 from agentd.tools.builtin.scheduler import Scheduler
 from agentd.tools.catalogue import CATALOGUE
 from agentd.tools.registry import ToolRegistry
 from agentd.understanding.planner import StepPlanner
 from agentd.understanding.templates import TemplateTier
-from agentd.understanding.test_planner import ObedientTestPlanner
 from agentd.voice.recognizer import backend as recognizer_backend
 from agentd.voice.service import VoiceInput
 from agentd.voice.speech import speak
@@ -83,10 +82,13 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         interrupted = recover(journal, audit)
         registry = ToolRegistry(CATALOGUE)
         install_builtin_tools(registry)
-        adapters = build_adapters(registry, settings.test_fixture)
+        test_backends = load_test_backends() if settings.test_fixture else None
+        fixture = Path(settings.test_fixture)
+        adapters = build_adapters(registry, test_backends.backends(fixture)
+                                  if test_backends is not None else ())
         install_adapter_tools(registry, adapters)
-        if settings.test_fixture:
-            install_test_backends(registry, Path(settings.test_fixture))
+        if test_backends is not None:
+            test_backends.install(registry, fixture)
         grants = GrantStore(journal, registry)
         retention = Retention(settings, journal, audit, registry)
         try:
@@ -172,13 +174,15 @@ def choose_planner(settings: Settings) -> StepPlanner | None:
         from agentd.model.tier import model_tier  # imports llama.cpp only when configured
 
         return model_tier(settings, CATALOGUE)
-    if settings.planner == "test-obedient":
+    if settings.planner.startswith("test-"):
         if not settings.test_fixture:
-            raise InvalidRequest("planner test-obedient is a test backend; it runs only with "
-                                 "the test_fixture setting (agentd's own tests)")
-        return ObedientTestPlanner()
-    raise InvalidRequest(f"unknown planner {settings.planner!r}; use model, none or "
-                         "test-obedient")
+            raise InvalidRequest(f"planner {settings.planner} is a test backend; it runs only "
+                                 "with the test_fixture setting (agentd's own tests)")
+        planners = load_test_backends().planners
+        if settings.planner in planners:
+            return planners[settings.planner]()
+    raise InvalidRequest(f"unknown planner {settings.planner!r}; use model or none "
+                         "(test planners: test-obedient)")
 
 
 def recover(journal: Journal, audit: AuditLog) -> list[int]:

@@ -8,10 +8,10 @@ import signal
 from pathlib import Path
 
 import pytest
+from agentd_testing.backends import FixtureBackend
 from conftest import Bus, Daemon
 
 from agentd.adapters.base import AdapterRegistry, Availability
-from agentd.adapters.wiring import FixtureBackend
 from agentd.errors import Unavailable
 from agentd.tools.catalogue import CATALOGUE
 

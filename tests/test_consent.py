@@ -23,6 +23,8 @@ from helpers import (
     wait_state,
 )
 
+from agentd.errors import InvalidRequest
+
 
 def test_test_backends_are_announced(bus: Bus) -> None:
     daemon, _ = fixture_daemon(bus)
@@ -36,6 +38,16 @@ def test_test_planner_needs_the_test_backends(bus: Bus) -> None:
                          text=True, timeout=30,
                          env={**bus.env, "AGENTD_PLANNER": "test-obedient"})
     assert out.returncode == 1 and "test backend" in out.stderr
+
+
+def test_test_backends_missing_is_a_named_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where agentd-testing is not installed (the .deb), asking for it says what to do."""
+    import agentd.testing
+
+    assert agentd.testing.load_test_backends().planners["test-obedient"].name == "test-obedient"
+    monkeypatch.setattr(agentd.testing, "entry_points", lambda group: [])
+    with pytest.raises(InvalidRequest, match=r"not installed \(the .deb does not ship them"):
+        agentd.testing.load_test_backends()
 
 
 def _ask_in_pty(bus: Bus, request: str, answer: bytes) -> bytes:

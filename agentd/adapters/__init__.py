@@ -1,8 +1,8 @@
 """Adapters: the phone's capabilities (screen, input, notifications, files, telephony...).
 
 Each capability gets a Protocol and named backends (the system adapters issue). This
-package holds the named *test* backends, enabled explicitly by the ``test_fixture``
-setting and never chosen on their own, and, one package per capability, the real ones:
-files, apps, telephony, notifications, screen (``docs/adapters.md``; ``base.py`` has the
-registry, ``wiring.py`` the order of preference).
+package holds the real ones, one package per capability: files, apps, telephony,
+notifications, screen, ... (``docs/adapters.md``; ``base.py`` has the registry,
+``wiring.py`` the order of preference). The named *test* backends live outside the
+product, in ``testing/`` (see ``agentd.testing``).
 """

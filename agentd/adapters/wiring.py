@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from agentd.adapters.accessibility.atspi import AtspiAccessibility
 from agentd.adapters.accessibility.tools import install_accessibility_tools
 from agentd.adapters.apps.launch import ExecLauncher, GioLauncher, SystemdRunLauncher
 from agentd.adapters.apps.tools import install_app_tools
-from agentd.adapters.base import AdapterRegistry, Availability
+from agentd.adapters.base import AdapterRegistry, Backend
 from agentd.adapters.files.tools import install_file_tools
 from agentd.adapters.files.xdg import XdgFolders
 from agentd.adapters.input.atspi import AtspiInput
@@ -36,32 +36,14 @@ from agentd.adapters.telephony.tools import install_telephony_tools
 from agentd.tools.registry import ToolRegistry
 
 
-class FixtureBackend:
-    """The test backends of ``testing.py``, as `doctor` shows them (never selected here)."""
-
-    name = "test-fixture"
-    test = True
-
-    def __init__(self, capability: str, fixture: str) -> None:
-        self.capability = capability
-        self.fixture = fixture
-
-    async def availability(self) -> Availability:
-        return Availability.yes(f"TEST BACKEND from the test_fixture setting ({self.fixture})")
-
-
-FIXTURE_CAPABILITIES = ("notifications", "accessibility", "files", "telephony", "input",
-                        "apps", "settings")
-
-
-def build_adapters(tools: ToolRegistry, test_fixture: str = "",
+def build_adapters(tools: ToolRegistry, test_backends: Sequence[Backend] = (),
                    env: Mapping[str, str] = os.environ) -> AdapterRegistry:
-    """Every backend this agentd has, by capability, preferred first."""
+    """Every backend this agentd has, by capability, preferred first; test backends
+    (``agentd.testing``, only with the ``test_fixture`` setting) are listed first."""
     capabilities = sorted({spec.capability for spec in tools if spec.capability != "core"})
-    adapters = AdapterRegistry(capabilities, allow_test_backends=bool(test_fixture))
-    if test_fixture:
-        for capability in FIXTURE_CAPABILITIES:
-            adapters.register(FixtureBackend(capability, test_fixture))
+    adapters = AdapterRegistry(capabilities, allow_test_backends=bool(test_backends))
+    for backend in test_backends:
+        adapters.register(backend)
     adapters.register(XdgFolders.from_environment(env))
     adapters.register(SystemdRunLauncher(env))  # first: under systemd, apps must not
     adapters.register(GioLauncher(env))  # inherit agentd's sandbox

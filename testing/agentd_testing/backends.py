@@ -1,5 +1,7 @@
 """Named test backends: content sources and a recording telephony backend.
 
+Not part of agentd: this package lives in ``testing/`` and the ``.deb`` does not ship it.
+agentd finds it through the ``agentd.test_backends`` entry point (``agentd.testing``).
 Enabled only when the ``test_fixture`` setting names a JSON file, and then loudly: the
 daemon logs a warning and reports ``State`` as ``ready (test backends)``. They let the
 consent tests put hostile content where agentd reads it (notifications, the screen,
@@ -23,6 +25,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from agentd.adapters.base import Availability, Backend
 from agentd.policy.content import claim
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
@@ -83,7 +86,30 @@ RECORDED = ("sms.send", "call.dial", "input.tap", "input.type", "input.key", "ap
             "files.move", "files.trash", "settings.set", "notifications.clear")
 
 
-def install_test_backends(registry: ToolRegistry, fixture: Path) -> None:
+class FixtureBackend:
+    """The test backends as `agentctl doctor` shows them (never selected by the registry:
+    the handlers above replace the tools' own)."""
+
+    name = BACKEND
+    test = True
+
+    def __init__(self, capability: str, fixture: str) -> None:
+        self.capability = capability
+        self.fixture = fixture
+
+    async def availability(self) -> Availability:
+        return Availability.yes(f"TEST BACKEND from the test_fixture setting ({self.fixture})")
+
+
+FIXTURE_CAPABILITIES = ("notifications", "accessibility", "files", "telephony", "input",
+                        "apps", "settings")
+
+
+def fixture_backends(fixture: Path) -> list[Backend]:
+    return [FixtureBackend(capability, str(fixture)) for capability in FIXTURE_CAPABILITIES]
+
+
+def install_tools(registry: ToolRegistry, fixture: Path) -> None:
     log.warning("TEST BACKENDS ACTIVE (%s): content and actions are simulated from %s",
                 BACKEND, fixture)
     backends = FixtureBackends(fixture)
