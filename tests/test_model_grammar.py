@@ -10,10 +10,10 @@ import pytest
 from fixtures_model import tiny_gguf
 
 from agentd.model.engine import Sampling, generate
-from agentd.model.grammar import VARIANTS, build_grammar, integer_rule, parse_action
+from agentd.model.grammar import build_grammar, integer_rule, parse_action
 from agentd.model.prompt import PromptRenderer
 from agentd.model.runtime import Threads, import_llama, load_llama
-from agentd.tools.catalogue import CATALOGUE
+from agentd.tools.catalogue import CATALOGUE, LEVEL_SETTINGS, TOGGLE_SETTINGS
 from agentd.understanding.plan import PlannedStep
 from agentd.understanding.planner import FinalReply
 
@@ -34,9 +34,21 @@ def test_integer_rule_matches_exactly_the_range(lo: int, hi: int) -> None:
     assert not rx.fullmatch("007")
 
 
-def test_every_cross_argument_check_has_grammar_variants() -> None:
-    checked = {s.name for s in CATALOGUE if s.check is not None}
-    assert checked <= set(VARIANTS), f"add grammar variants for {checked - set(VARIANTS)}"
+def test_variants_become_grammar_alternatives() -> None:
+    """settings.set's variants (declared once, in the catalogue) are the grammar's
+    alternatives: toggles with true/false, levels with a percent, nothing crosswise."""
+    spec = next(s for s in CATALOGUE if s.name == "settings.set")
+    toggles, levels = spec.arg_variants()
+    assert [(a.name, a.types, req) for a, req in toggles] == [
+        ("setting", (str,), True), ("value", (bool,), True)]
+    assert toggles[0][0].choices == TOGGLE_SETTINGS
+    assert levels[0][0].choices == LEVEL_SETTINGS
+    assert (levels[1][0].types, levels[1][0].minimum, levels[1][0].maximum) == ((int,), 0, 100)
+    rule = next(line for line in build_grammar([spec]).gbnf.splitlines()
+                if line.startswith("args-settings-set ::="))
+    toggle_shape, level_shape = rule.split(" | \"{\"")
+    assert "wifi" in toggle_shape and '"true"' in toggle_shape and "volume" not in toggle_shape
+    assert "volume" in level_shape and "[0-9]" in level_shape and "true" not in level_shape
 
 
 def test_parse_action_rejects_what_the_grammar_forbids() -> None:

@@ -11,9 +11,15 @@ import pytest
 
 from agentd.tools.catalogue import CATALOGUE
 from agentd.tools.registry import ToolRegistry
-from agentd.understanding import numbers
+from agentd.understanding import numbers, sentence_files
 from agentd.understanding.plan import CANNOT_DO, Plan
-from agentd.understanding.templates import TemplateTier, load_intents, normalize, split_contact
+from agentd.understanding.templates import (
+    TemplateTier,
+    check_slots,
+    load_intents,
+    normalize,
+    split_contact,
+)
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "requests_en.txt"
 
@@ -675,6 +681,50 @@ def test_a_name_defined_in_two_sentence_files_is_an_error(
         (tmp_path / f"{name}.yaml").write_text(f"language: en\n{body}\n", encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         load_intents("en", tmp_path)
+
+
+def _sentence_folder(tmp_path: Path, body: str) -> Path:
+    """A language folder with the real word lists and one sentence file."""
+    real = Path(sentence_files.SENTENCES_DIR / "en" / "_words.yaml")
+    (tmp_path / "_words.yaml").write_text(real.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(f"language: en\n{body}\n", encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("intent:\n  clock.time: {}", r"a\.yaml: unknown key\(s\) intent at the top"),
+    ("intents:\n  clock.time:\n    data:\n      - sentence: [what time is it]",
+     r"unknown key\(s\) sentence in a data block of intent clock\.time"),
+    ("words:\n  not_contact: [me]", r"unknown key\(s\) not_contact in words"),
+])
+def test_unknown_keys_in_sentence_files_are_errors(tmp_path: Path, body: str,
+                                                    message: str) -> None:
+    with pytest.raises(sentence_files.SentenceFileError, match=message):
+        load_intents("en", _sentence_folder(tmp_path, body))
+
+
+def test_a_missing_word_list_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("language: en\nintents: {}\n", encoding="utf-8")
+    with pytest.raises(sentence_files.SentenceFileError, match=r"word list\(s\) command_starts"):
+        load_intents("en", tmp_path)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("intents:\n  timer.start:\n    data:\n      - sentences: ['start a {colour} timer']\n"
+     "lists:\n  colour:\n    wildcard: true",
+     r"intent timer\.start: slot \{colour\} names no argument of the tool "
+     r"\(it takes duration_s, label\)"),
+    ("intents:\n  clock.time:\n    data:\n      - sentences: ['time please']\n"
+     "        slots:\n          label: now",
+     r"intent clock\.time: slot \{label\} names no argument"),
+    ("intents:\n  clock.tell:\n    data:\n      - sentences: ['time please']",
+     r"intent 'clock\.tell' names no tool"),
+])
+def test_slots_must_name_arguments_of_the_tool(tmp_path: Path, body: str,
+                                               message: str) -> None:
+    intents = load_intents("en", _sentence_folder(tmp_path, body))
+    with pytest.raises(sentence_files.SentenceFileError, match=message):
+        check_slots(intents, ToolRegistry(CATALOGUE))
 
 
 # -- everyday phrasing: phrasal verbs, indirect questions, results, typos ------------

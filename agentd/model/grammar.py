@@ -13,8 +13,8 @@ tier uses), and is stricter than llama-cpp-python's JSON-schema converter:
   every string is bounded (``max_string_chars``), so a confused model cannot run on;
 * integers are generated digit by digit inside ``[minimum, maximum]`` (the converter
   ignores both), with no leading zeros;
-* ``one_of`` groups become one alternative per group, and cross-argument checks the
-  grammar cannot read from a ``check`` function are spelled out in ``VARIANTS``;
+* ``one_of`` groups and the declaration's ``variants`` (settings.set: toggles take
+  true/false, levels a percent) become one alternative each;
 * ``allowed`` (the model tier's guard) may narrow an argument to listed values, e.g. the
   spans of the request: copying a span is far easier for a small model than writing.
 
@@ -23,16 +23,14 @@ So every output that completes the grammar parses and passes ``ToolSpec.validate
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from agentd.errors import InvalidArguments
-from agentd.tools.catalogue import LEVEL_SETTINGS, TOGGLE_SETTINGS
 from agentd.tools.registry import Arg, ToolSpec
 from agentd.understanding.plan import PlannedStep
 from agentd.understanding.planner import FinalReply
@@ -51,35 +49,6 @@ REPLY_CHARS = 400
 Variant = tuple[tuple[Arg, bool], ...]  # (argument, required) in declaration order
 # (tool, argument) -> the only values the grammar admits for it.
 Allowed = dict[tuple[str, str], tuple[object, ...]]
-
-
-def _settings_set_variants(spec: ToolSpec) -> list[Variant]:
-    setting, value = spec.arg("setting"), spec.arg("value")
-    return [
-        ((dataclasses.replace(setting, choices=TOGGLE_SETTINGS), True),
-         (dataclasses.replace(value, types=(bool,)), True)),
-        ((dataclasses.replace(setting, choices=LEVEL_SETTINGS), True),
-         (dataclasses.replace(value, types=(int,)), True)),
-    ]
-
-
-# Tools whose ``check`` ties arguments together: the same rule, as grammar alternatives.
-# A test fails when a catalogue tool has a ``check`` and no entry here.
-VARIANTS: dict[str, Callable[[ToolSpec], list[Variant]]] = {
-    "settings.set": _settings_set_variants,
-}
-
-
-def arg_variants(spec: ToolSpec) -> list[Variant]:
-    """The argument shapes a valid call of ``spec`` can take."""
-    if spec.name in VARIANTS:
-        return VARIANTS[spec.name](spec)
-    if not spec.one_of:
-        return [tuple((a, a.required) for a in spec.args)]
-    grouped = {name for group in spec.one_of for name in group}
-    return [tuple((a, a.name in group or a.required) for a in spec.args
-                  if a.name in group or a.name not in grouped)
-            for group in spec.one_of]
 
 
 def literal(text: str) -> str:
@@ -283,7 +252,7 @@ class _Builder:
         """The rule for a call of ``spec``; None when ``allowed`` leaves no valid call."""
         self.tool_name = spec.name
         alts, size = [], 0
-        for variant in arg_variants(spec):
+        for variant in spec.arg_variants():
             fields = self.narrow(variant)
             if fields is None:
                 continue

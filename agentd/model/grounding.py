@@ -27,9 +27,10 @@ from typing import Any
 
 from hassil import Intents
 
-from agentd.tools.registry import ArgValue, ToolSpec
+from agentd.tools.registry import ArgValue, Kind, ToolSpec
 from agentd.understanding import sampling
 from agentd.understanding.plan import PlannedStep
+from agentd.understanding.templates import ARG_NAME, WORDS
 
 WORD = re.compile(r"[a-z0-9']+")
 NUMBER_WORDS = {
@@ -68,8 +69,9 @@ FUNCTION_WORDS = frozenset({
     "well", "yeah", "yes", "phone", "device", "mine", "our", "us", "we", "them", "they", "he",
     "she", "have", "has", "had", "got", "need", "want", "let",
 })
-FILLER = frozenset({"me", "my", "the", "a", "an", "your", "some", "all", "of", "this",
-                    "that", "it", "please", "i", "any", "them", "us"})
+FILLER = WORDS.word_set("filler_words")
+# Arguments whose value is said with numbers.
+NUMBER_KINDS = (Kind.CLOCK_TIME, Kind.DURATION)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ class Evidence:
     blocks: Mapping[str, Sequence[tuple[Mapping[str, Any], frozenset[str]]]] = (
         dataclasses.field(default_factory=dict))
     skip: frozenset[str] = frozenset()
+    # (tool, argument) -> the argument's kind, from the declarations.
+    kinds: Mapping[tuple[str, str], Kind] = dataclasses.field(default_factory=dict)
 
     def explaining(self, step: PlannedStep) -> frozenset[str]:
         """The words that account for ``step``: those of the sentences that could make it."""
@@ -107,11 +111,8 @@ class Evidence:
         return Evidence(synonyms, sampling.vocabulary(intents),
                         sampling.vocabulary(intents, lists=False), phrases,
                         frozenset((s.name, a.name) for s in specs for a in s.args if a.choices),
-                        sampling.block_vocabulary(intents), skip)
-
-
-# Template slots that fill an argument of another name, and how their values read.
-SLOT_ARG = {"state": "value", "percent": "value"}
+                        sampling.block_vocabulary(intents), skip,
+                        {(s.name, a.name): a.kind for s in specs for a in s.args})
 
 
 def _fits(fixed: Mapping[str, Any], args: Mapping[str, ArgValue]) -> bool:
@@ -119,7 +120,7 @@ def _fits(fixed: Mapping[str, Any], args: Mapping[str, ArgValue]) -> bool:
     for slot, value in fixed.items():
         if slot == "state":
             value = value == "on"
-        arg = args.get(SLOT_ARG.get(slot, slot))
+        arg = args.get(ARG_NAME.get(slot, slot))
         if type(arg) is not type(value) or arg != value:
             return False
     return True
@@ -264,14 +265,15 @@ def _arg_problem(tool: str, name: str, value: ArgValue, request: str,
         if not value and not said & OFF_WORDS:
             return "the request does not say off"
         return None
+    kind = evidence.kinds.get((tool, name), Kind.TEXT)
     if isinstance(value, int):
-        if name == "duration_s":
+        if kind is Kind.DURATION:
             return None if value in durations_in(request) else "not a duration said"
         levels = {v for w, v in LEVEL_WORDS.items() if w in request_words}
         return None if value in numbers_in(request) or value in levels else "not said"
-    if name == "time":
+    if kind is Kind.CLOCK_TIME:
         return None if time_grounded(value, request) else "not a time said"
-    if name == "since":
+    if kind is Kind.PERIOD:
         if value in ("today", "yesterday"):
             return None if value in request_words else "not said"
         match = re.fullmatch(r"(\d+)h", value)
@@ -285,22 +287,23 @@ def _arg_problem(tool: str, name: str, value: ArgValue, request: str,
         if any(_phrase_in(p, request_words) for p in named):
             return None
         return "the request does not name it"
-    if name == "to" and re.fullmatch(r"\+?\d{3,}", value):
+    if kind is Kind.CONTACT and re.fullmatch(r"\+?\d{3,}", value):
         digits = re.sub(r"\D", "", request)
         return None if value.lstrip("+") in digits else "a number not said"
     if set(words(value)) <= FILLER:
         return "only filler words"
-    if name not in FREE_TEXT and " ".join(words(value)) in evidence.choice_phrases:
+    if kind is not Kind.TEXT and " ".join(words(value)) in evidence.choice_phrases:
         return "it is a setting, key, folder or kind, not a name"  # "pull up my documents"
     if _span_of(value, observations) and not _span_of(value, [request]):
         return None  # copied from a result (the policy engine treats it as untrusted)
-    if name not in FREE_TEXT | {"path"}:  # a name is not the command: "set alarm 7.15"
+    if kind not in (Kind.TEXT, Kind.PATH):  # a name is not the command: "set alarm 7.15"
         command = (set(words(value)) & evidence.command_words.get(tool, frozenset())
                    - FUNCTION_WORDS)
         if command:
             return f"it holds the command's own words ({', '.join(sorted(command))})"
-        if numbers_in(value) and any(isinstance(v, int) or k in ("time", "duration_s")
-                                     for k, v in other_args.items() if k != name):
+        if numbers_in(value) and any(
+                isinstance(v, int) or evidence.kinds.get((tool, k)) in NUMBER_KINDS
+                for k, v in other_args.items() if k != name):
             return "it holds the number another argument uses"
     if _span_of(value, [request, *observations]):
         return None
@@ -328,7 +331,8 @@ def _unexplained(step: PlannedStep, request_words: Sequence[str], evidence: Evid
     # A number the step does not use is not explained ("bump the volume up to 70" is no
     # volume key press); a step with a number, time or duration used it (checked above).
     uses_numbers = any((isinstance(v, int) and not isinstance(v, bool))
-                       or k in ("time", "since") for k, v in step.args.items())
+                       or evidence.kinds.get((step.tool, k)) in (Kind.CLOCK_TIME, Kind.PERIOD)
+                       for k, v in step.args.items())
     for i, word in enumerate(request_words):
         if i in covered or word in FUNCTION_WORDS:
             continue
@@ -344,11 +348,8 @@ def _unexplained(step: PlannedStep, request_words: Sequence[str], evidence: Evid
 
 # -- candidates: the grounded values, for the grammar ------------------------------------
 
-# Most words a name-like argument may have (as in the templates); free text has no limit.
-MAX_SPAN_WORDS = {"to": 4, "label": 5, "app": 3, "target": 6, "query": 6, "path": 8}
-FREE_TEXT = frozenset({"text", "summary", "body"})
 EDGE_PUNCTUATION = ",.;:!?\"'“”‘’()"
-LEADING_DETERMINERS = re.compile(r"^(?:(?:the|my|a|an|your|this|that|some|all)\s+)+",
+LEADING_DETERMINERS = re.compile(rf"^(?:(?:{WORDS.alternation('determiners')})\s+)+",
                                  re.IGNORECASE)
 PHONE = re.compile(r"\+?\d[\d\s\-().]*\d")
 
@@ -384,7 +385,7 @@ def candidates(spec: ToolSpec, request: str, evidence: Evidence) -> dict[str, tu
         if bool in arg.types:
             values += [v for v, w in ((True, ON_WORDS), (False, OFF_WORDS)) if set(said) & w]
         if int in arg.types:
-            if arg.name == "duration_s":
+            if arg.kind is Kind.DURATION:
                 values += sorted(durations_in(request))
             else:
                 values += list(dict.fromkeys(
@@ -393,17 +394,18 @@ def candidates(spec: ToolSpec, request: str, evidence: Evidence) -> dict[str, tu
             if arg.choices:
                 values += [c for c in arg.choices if any(
                     _phrase_in(p, said) for p in evidence.synonyms.get(c, {c.replace("_", " ")}))]
-            elif arg.name == "time":
+            elif arg.kind is Kind.CLOCK_TIME:
                 values += [t for t in _times_near(request) if time_grounded(t, request)]
-            elif arg.name == "since":
+            elif arg.kind is Kind.PERIOD:
                 values += [w for w in ("today", "yesterday") if w in said]
                 values += [f"{n}h" for n in numbers if 0 < n <= 72]
             else:
-                limit = None if arg.name in FREE_TEXT else MAX_SPAN_WORDS.get(arg.name, 6)
+                # Most words a name may have, as in the templates; free text has no limit.
+                limit = None if arg.kind is Kind.TEXT else arg.max_words or 6
                 texts = [s for s in spans(request, limit) if len(s) <= arg.max_length]
-                if arg.name not in FREE_TEXT:  # "my sister" is "sister", as in the templates
+                if arg.kind is not Kind.TEXT:  # "my sister" is "sister", as in the templates
                     texts = [LEADING_DETERMINERS.sub("", s) or s for s in texts]
-                if arg.name == "to":  # a phone number as digits, as the templates give it
+                if arg.kind is Kind.CONTACT:  # a number as digits, as the templates give it
                     texts = [re.sub(r"[^\d+]", "", s) if PHONE.fullmatch(s) else s
                              for s in texts]
                 values += list(dict.fromkeys(texts))

@@ -1,9 +1,14 @@
 """Tool declarations: name, description, typed arguments and risk, declared once.
 
-A ``ToolSpec`` is the single source of truth for a tool. The template tier maps its
-slots onto the spec's arguments, the model tier renders ``ToolSpec.json_schema()``
-into its prompt and grammar, the policy reads ``risk``, and the executor validates
-every step against ``ToolSpec.validate()`` right before running it.
+A ``ToolSpec`` is the single source of truth for a tool. Its arguments have a ``Kind``
+(a duration, a clock time, a contact, a toggle, a percent, free text, a choice...), made
+by the constructors below, and cross-argument shapes are ``variants`` (settings.set: a
+toggle setting takes on/off, a level a percent). Everything else derives from it: the
+template tier cleans a slot by its argument's kind, the model tier renders
+``ToolSpec.json_schema()`` and a grammar from the same arguments and variants, the policy
+reads ``risk``, ``docs/tools-v1.md``'s table is generated from it (``agentd.tools.docs``),
+and the executor validates every step against ``ToolSpec.validate()`` right before
+running it.
 """
 
 from __future__ import annotations
@@ -36,9 +41,42 @@ class Risk(StrEnum):
         return self in (Risk.EXTERNAL, Risk.IRREVERSIBLE)
 
 
+HHMM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
+YYYY_MM_DD = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+DAY_S = 24 * 3600
+
+
+class Kind(StrEnum):
+    """What an argument holds, beyond its JSON type: how it is said, cleaned and shown."""
+
+    DURATION = "duration"  # whole seconds
+    CLOCK_TIME = "clock time"  # "HH:MM", 24-hour
+    DAY = "day"  # "YYYY-MM-DD"
+    PERIOD = "period"  # how far back: "today", "HH:MM", "2h", ...
+    CONTACT = "contact"  # a contact's name as the user said it, or a phone number
+    TOGGLE = "toggle"  # on/off: true/false
+    PERCENT = "percent"  # 0-100
+    COORDINATE = "coordinate"  # screen pixels
+    TEXT = "text"  # free text, kept as written (messages, notification text)
+    NAME = "name"  # a name the user said (app, label, widget, search words): trimmed
+    PATH = "path"  # a file path, as files.find reported it
+    CHOICE = "choice"  # one of a fixed list
+    BY_VARIANT = "by variant"  # depends on another argument: see the tool's variants
+
+    @property
+    def describe(self) -> str:
+        """How the kind reads in an error: "wifi is on or off (true/false)"."""
+        return _KIND_WORDS.get(self, f"a {self.value}")
+
+
+_KIND_WORDS = {Kind.TOGGLE: "on or off (true/false)", Kind.PERCENT: "a percentage 0-100",
+               Kind.DURATION: "a number of seconds", Kind.CLOCK_TIME: 'a time "HH:MM"'}
+
+
 @dataclass(frozen=True)
 class Arg:
-    """One typed argument of a tool."""
+    """One typed argument of a tool; made with the constructors below (``duration``,
+    ``text``, ``choice``, ...), which set the JSON type and bounds from the kind."""
 
     name: str
     types: tuple[type, ...]
@@ -49,6 +87,9 @@ class Arg:
     minimum: int | None = None
     maximum: int | None = None
     max_length: int = 500
+    kind: Kind = Kind.TEXT
+    # For names the user says: more words than this is a misparse, not a name.
+    max_words: int | None = None
 
     def check(self, tool: str, value: object) -> ArgValue:
         """Return ``value`` if it fits this argument, else raise ``InvalidArguments``."""
@@ -110,6 +151,78 @@ class Arg:
         return {**result, "description": self.description}
 
 
+def duration(name: str, description: str, *, maximum: int = DAY_S,
+             required: bool = True) -> Arg:
+    return Arg(name, (int,), description, required, minimum=1, maximum=maximum,
+               kind=Kind.DURATION)
+
+
+def clock_time(name: str, description: str, *, required: bool = True) -> Arg:
+    return Arg(name, (str,), description, required, pattern=HHMM, kind=Kind.CLOCK_TIME)
+
+
+def day(name: str, description: str, *, required: bool = True) -> Arg:
+    return Arg(name, (str,), description, required, pattern=YYYY_MM_DD, kind=Kind.DAY)
+
+
+def period(name: str, description: str, *, required: bool = True) -> Arg:
+    return Arg(name, (str,), description, required, max_length=40, kind=Kind.PERIOD)
+
+
+def contact(name: str, description: str, *, required: bool = True) -> Arg:
+    return Arg(name, (str,), description, required, max_length=100, kind=Kind.CONTACT,
+               max_words=4)
+
+
+def toggle(name: str, description: str, *, required: bool = True) -> Arg:
+    return Arg(name, (bool,), description, required, kind=Kind.TOGGLE)
+
+
+def percent(name: str, description: str, *, required: bool = True) -> Arg:
+    return Arg(name, (int,), description, required, minimum=0, maximum=100,
+               kind=Kind.PERCENT)
+
+
+def coordinate(name: str, description: str, *, required: bool = True) -> Arg:
+    return Arg(name, (int,), description, required, minimum=0, maximum=10000,
+               kind=Kind.COORDINATE)
+
+
+def text(name: str, description: str, *, max_length: int = 500,
+         required: bool = True) -> Arg:
+    return Arg(name, (str,), description, required, max_length=max_length, kind=Kind.TEXT)
+
+
+def name_(name: str, description: str, *, max_length: int = 100, max_words: int | None = None,
+          required: bool = True) -> Arg:
+    return Arg(name, (str,), description, required, max_length=max_length, kind=Kind.NAME,
+               max_words=max_words)
+
+
+def path(name: str, description: str, *, required: bool = True) -> Arg:
+    return Arg(name, (str,), description, required, max_length=4096, kind=Kind.PATH,
+               max_words=8)
+
+
+def choice(name: str, description: str, choices: tuple[str, ...], *,
+           required: bool = True) -> Arg:
+    return Arg(name, (str,), description, required, choices=choices, kind=Kind.CHOICE)
+
+
+def by_variant(name: str, description: str, *variants: Arg, required: bool = True) -> Arg:
+    """An argument whose kind depends on another (settings.set's value): the union of
+    ``variants``' types and bounds (for the schema); the tool's ``variants`` say which
+    applies when, and check it."""
+    types = tuple(dict.fromkeys(t for v in variants for t in v.types))
+    lows = [v.minimum for v in variants if v.minimum is not None]
+    highs = [v.maximum for v in variants if v.maximum is not None]
+    return Arg(name, types, description, required, minimum=min(lows) if lows else None,
+               maximum=max(highs) if highs else None, kind=Kind.BY_VARIANT)
+
+
+Variant = tuple[Arg, ...]  # the tool's arguments narrowed for one case
+
+
 @dataclass(frozen=True)
 class ToolResult:
     """What a tool did: a sentence for the user and structured data for scripts."""
@@ -143,8 +256,10 @@ class ToolSpec:
     # for a result that quotes nothing from outside.
     untrusted: str = ""
     trusted: bool = False
-    # A check across arguments that types alone cannot express; returns why not, or None.
-    check: Callable[[Mapping[str, ArgValue]], str | None] | None = None
+    # Shapes across arguments that types alone cannot express: a valid call fits one.
+    # Each variant narrows some arguments (same names); a ``choice`` argument in it says
+    # when it applies. The validator, the JSON schema and the grammar all read these.
+    variants: tuple[Variant, ...] = ()
 
     @property
     def source(self) -> str:
@@ -166,7 +281,9 @@ class ToolSpec:
                 f"{self.name}: unknown argument(s) {', '.join(unknown)}; "
                 f"it takes {', '.join(sorted(known)) or 'no arguments'}"
             )
-        clean = {name: self.arg(name).check(self.name, value) for name, value in args.items()}
+        # An argument whose kind depends on another is checked by the variants below.
+        clean = {name: value if self.arg(name).kind is Kind.BY_VARIANT
+                 else self.arg(name).check(self.name, value) for name, value in args.items()}
         if self.one_of:
             given = [group for group in self.one_of if all(n in clean for n in group)]
             if len(given) != 1:
@@ -178,9 +295,53 @@ class ToolSpec:
                 raise InvalidArguments(
                     f"{self.name}: missing required argument(s) {', '.join(missing)}"
                 )
-        if self.check is not None and (problem := self.check(clean)) is not None:
-            raise InvalidArguments(f"{self.name}: {problem}")
-        return clean
+        if self.variants and not any(self._fits(v, clean) for v in self.variants):
+            raise InvalidArguments(f"{self.name}: {self._misfit(clean)}")
+        return clean  # type: ignore[return-value]  # by-variant values: checked just above
+
+    def __post_init__(self) -> None:
+        for arg in self.args:
+            if arg.kind is Kind.BY_VARIANT and not any(
+                    a.name == arg.name for v in self.variants for a in v):
+                raise ValueError(f"{self.name}: {arg.name} is by variant, and no variant "
+                                 "says its kind")
+
+    def _fits(self, variant: Variant, clean: Mapping[str, object]) -> bool:
+        try:
+            for arg in variant:
+                if arg.name in clean:
+                    arg.check(self.name, clean[arg.name])
+        except InvalidArguments:
+            return False
+        return True
+
+    def _misfit(self, clean: Mapping[str, object]) -> str:
+        """Why ``clean`` fits no variant, said by the variant its choices select."""
+        for variant in self.variants:
+            chosen = [a for a in variant if a.choices and clean.get(a.name) in a.choices]
+            if not chosen:
+                continue
+            for arg in variant:
+                if arg.name in clean and arg not in chosen:
+                    return (f"{clean[chosen[0].name]} is {arg.kind.describe}, "
+                            f"not {clean[arg.name]!r}")
+        return "these arguments fit none of its forms"
+
+    def arg_variants(self) -> list[tuple[tuple[Arg, bool], ...]]:
+        """The argument shapes a valid call can take: (argument, required) in declaration
+        order, one tuple per variant (or per ``one_of`` group)."""
+        if self.variants:
+            result = []
+            for variant in self.variants:
+                narrowed = {a.name: a for a in variant}
+                result.append(tuple((narrowed.get(a.name, a), a.required) for a in self.args))
+            return result
+        if not self.one_of:
+            return [tuple((a, a.required) for a in self.args)]
+        grouped = {name for group in self.one_of for name in group}
+        return [tuple((a, a.name in group or a.required) for a in self.args
+                      if a.name in group or a.name not in grouped)
+                for group in self.one_of]
 
     def describe(self, args: Mapping[str, object]) -> str:
         """A plain sentence saying exactly what this step will do."""
@@ -202,7 +363,14 @@ class ToolSpec:
             params["oneOf"] = [{"required": list(group)} for group in self.one_of]
         else:
             params["required"] = [a.name for a in self.args if a.required]
+        if self.variants:
+            params["oneOf"] = [{"properties": {a.name: _bare(a.json_schema()) for a in variant}}
+                               for variant in self.variants]
         return {"name": self.name, "description": self.description, "parameters": params}
+
+
+def _bare(schema: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in schema.items() if k != "description"}
 
 
 class _FormatDefaults(dict[str, str]):

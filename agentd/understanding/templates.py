@@ -14,79 +14,45 @@ screenshot") are split at conjunctions when the whole sentence is not one comman
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from hassil import Intents, RecognizeResult, recognize_all
+from hassil.expression import ListReference, RuleReference
 from hassil.models import MatchEntity
 
 from agentd.errors import AgentError
-from agentd.tools.registry import ArgValue, ToolRegistry
+from agentd.tools.registry import Arg, ArgValue, Kind, ToolRegistry, ToolSpec
 from agentd.understanding import numbers, sampling
 from agentd.understanding.plan import Plan, PlannedStep
+from agentd.understanding.sentence_files import SentenceFileError, load_sentence_files
 
 TIER = "templates"
-SENTENCES_DIR = Path(__file__).parent / "sentences"
 MAX_REQUEST_CHARS = 1000
 MAX_STEPS = 8
 # Most single-command matches one request may try while looking for a split.
 MAX_MATCHES = 48
 
-# Slots holding parts of a duration or a time of day (see sentences/en/_common.yaml).
+# Slots holding parts of a duration or a time of day (see sentences/en/_common.yaml):
+# they fill the tool's one argument of kind duration, or clock time / period.
 DURATION_SLOTS = frozenset({"d_hours", "d_minutes", "d_seconds", "d_h_half", "d_m_half", "d_fixed"})
 TIME_SLOTS = frozenset({"t_hour", "t_minute", "t_ampm", "t_fixed", "t_rel", "t_past", "t_to"})
-# Which argument a clock time fills, per tool.
-TIME_ARG = {"alarm.set": "time", "agent.history": "since"}
-# Slot names that differ from the argument they fill.
-ARG_NAME = {"app_name": "app", "percent": "value", "state": "value"}
-# Free text keeps its inner and final punctuation; names are trimmed harder.
-FREE_TEXT = frozenset({"text", "body", "summary"})
-# Most words a name slot may have: longer is a misparse, not a name.
-MAX_WORDS = {"to": 4, "label": 5, "app": 3, "target": 6, "query": 6, "path": 8}
-# Words that are not an app's name ("switch to the other app").
-NOT_APPS = frozenset(
-    ["other", "previous", "last", "next", "new", "same", "an", "a", "that", "this"]
-)
-# A name made only of these words is a misparse ("show me my screenshots").
-FILLER_WORDS = frozenset(
-    [
-        "me",
-        "my",
-        "the",
-        "a",
-        "an",
-        "your",
-        "some",
-        "all",
-        "of",
-        "this",
-        "that",
-        "these",
-        "those",
-        "i",
-        "it",
-        "us",
-        "our",
-        "them",
-        "any",
-        "please",
-    ]
-)
+# Slots that fill an argument of another name, or two ("message": to and text).
+ARG_NAME = {"app_name": "app", "percent": "value", "state": "value", "setting2": "setting",
+            "since_hours": "since", "since_days": "since"}
+SPLIT_SLOTS = {"message": ("to", "text")}
+# The English word lists, beside the sentences (sentences/en/_words.yaml).
+WORDS = load_sentence_files("en")
+NOT_APPS = WORDS.word_set("not_apps")
+FILLER_WORDS = WORDS.word_set("filler_words")
+NOT_CONTACTS = WORDS.word_set("not_contacts")
 # Leading words dropped from names ("the tea timer" -> "tea").
-DETERMINERS = re.compile(r"^(?:(?:the|my|a|an|your|this|that|some|all)(?:\s+|$))+", re.IGNORECASE)
-# Words that are not a contact ("call me a taxi", "tell me a joke").
-NOT_CONTACTS = frozenset(
-    {
-        *("me", "us", "it", "him", "her", "them", "myself", "you", "your", "i", "my", "this"),
-        *("that", "a", "an", "the", "someone", "somebody", "anyone", "everyone", "to", "on"),
-        *("in", "at", "for", "of", "and", "or", "then", "with", "about", "from", "by", "up"),
-        *("what", "how", "how's", "why", "when", "where", "who", "is", "are", "do", "not"),
-    }
-)
+DETERMINERS = re.compile(rf"^(?:(?:{WORDS.alternation('determiners')})(?:\s+|$))+",
+                         re.IGNORECASE)
 PHONE_NUMBER = re.compile(r"^\+?\d[\d\s\-().]*\d$")
 PHONE_PREFIX = re.compile(r"^(\+?\d[\d\s\-().]*\d)(?=\s)\s*(.*)$", re.DOTALL)
 FILENAME = re.compile(r"(?:.*/.*|.*\S\.[A-Za-z0-9]{1,5})")
@@ -96,11 +62,10 @@ WORD_CONTINUES = re.compile(r"\w|[.'’-]\w")
 CONJUNCTION = re.compile(r"\b(?:and|then|also)\b|[,;]", re.IGNORECASE)
 # Where a request with several commands may be split, tried left to right.
 SEPARATOR = re.compile(
-    r"\s*(?:[,;]\s*|\.\s+)?\b(?:and\s+then|and\s+also|and\s+after\s+that|after\s+that"
-    r"|and|then|also|plus)\b\s*|\s*[;,]\s*|(?<=[^\s.])[.!?]\s+"
+    rf"\s*(?:[,;]\s*|\.\s+)?\b(?:{WORDS.alternation('separators')})\b\s*|\s*[;,]\s*"
+    r"|(?<=[^\s.])[.!?]\s+"
     # Speech recognizers often leave out the punctuation between two commands.
-    r"|\s+(?=(?:turn|switch|set|take|open|launch|start|enable|disable|mute|cancel|stop"
-    r"|call|text|send|read|show|tap|press|type|what's|what|is)\b)",
+    rf"|\s+(?=(?:{WORDS.alternation('command_starts')})\b)",
     re.IGNORECASE,
 )
 LEADING_SEPARATORS = re.compile(
@@ -140,6 +105,7 @@ class TemplateTier:
         self._registry = registry
         self.language = language
         self._intents = load_intents(language)
+        check_slots(self._intents, registry)
         self._speller = Speller(frozenset().union(*sampling.vocabulary(self._intents).values()))
         self._warm_up()
 
@@ -249,7 +215,7 @@ class TemplateTier:
         tool = result.intent.name
         slots = {entity.name: entity for entity in result.entities_list}
         metadata = result.intent_metadata or {}
-        args = build_args(tool, slots, text, metadata)
+        args = build_args(self._registry.spec(tool), slots, text, metadata)
         steps = [self._validated(tool, args)]
         if "setting2" in slots:  # "turn off wifi and bluetooth"
             second = {**args, "setting": slots["setting2"].value}
@@ -362,43 +328,56 @@ def one_edit(a: str, b: str) -> bool:
 
 
 def load_intents(language: str, folder: Path | None = None) -> Intents:
-    """All sentence files for ``language``, merged into one hassil ``Intents``.
-
-    A rule, list or intent name defined in two files is an error (a merge would keep one
-    of them silently).
-    """
-    folder = folder or SENTENCES_DIR / language
-    files = sorted(folder.glob("*.yaml"))
-    if not files:
-        raise ValueError(f"no sentence templates for language {language!r} in {folder}")
-    merged: dict[str, Any] = {}
-    defined: dict[tuple[str, str], str] = {}  # (section, name) -> the file defining it
-    for path in files:
-        with path.open(encoding="utf-8") as stream:
-            data = yaml.safe_load(stream) or {}
-        for section in ("expansion_rules", "lists", "intents"):
-            for name in data.get(section) or {}:
-                first = defined.setdefault((section, name), path.name)
-                if first != path.name:
-                    what = {"expansion_rules": "rule", "lists": "list",
-                            "intents": "intent"}[section]
-                    raise ValueError(
-                        f"{path}: {what} {name!r} is already defined in {first}; a name is "
-                        "defined in one sentence file only (rename one of them)")
-        merge(merged, data)
-    return Intents.from_dict(merged)
+    """All sentence files for ``language``, merged into one hassil ``Intents``
+    (``sentence_files`` checks them: names defined twice, unknown keys)."""
+    files = load_sentence_files(language, folder)
+    return Intents.from_dict(copy.deepcopy(dict(files.data)))
 
 
-def merge(base: dict[str, Any], new: Mapping[str, Any]) -> None:
-    """Merge one sentence file into ``base``: dicts recursively, lists appended."""
-    for key, value in new.items():
-        old = base.get(key)
-        if isinstance(old, dict) and isinstance(value, Mapping):
-            merge(old, value)
-        elif isinstance(old, list) and isinstance(value, list):
-            old.extend(value)
-        else:
-            base[key] = value
+def slot_arguments(slot: str, spec: ToolSpec) -> tuple[str, ...]:
+    """The arguments of ``spec`` a slot fills: by kind for durations and times, else by
+    name (``ARG_NAME``, ``SPLIT_SLOTS``)."""
+    if slot in DURATION_SLOTS or slot in TIME_SLOTS:
+        kinds = (Kind.DURATION,) if slot in DURATION_SLOTS else (Kind.CLOCK_TIME, Kind.PERIOD)
+        return tuple(a.name for a in spec.args if a.kind in kinds)[:1]
+    return SPLIT_SLOTS.get(slot, (ARG_NAME.get(slot, slot),))
+
+
+def check_slots(intents: Intents, registry: ToolRegistry) -> None:
+    """Every intent names a tool, and every slot of its sentences an argument of it."""
+    for intent in intents.intents.values():
+        if intent.name not in registry:
+            raise SentenceFileError(f"intent {intent.name!r} names no tool "
+                                    "(`agentctl tools` lists them)")
+        spec = registry.spec(intent.name)
+        declared = {a.name for a in spec.args}
+        for data in intent.data:
+            slots = set(data.slots) | {ref.slot_name for sentence in data.sentences
+                                       for ref in _list_references(sentence.expression,
+                                                                   intents, data)}
+            for slot in sorted(slots):
+                filled = slot_arguments(slot, spec)
+                if not filled or not set(filled) <= declared:
+                    raise SentenceFileError(
+                        f"intent {intent.name}: slot {{{slot}}} names no argument of the tool "
+                        f"(it takes {', '.join(sorted(declared)) or 'none'})")
+
+
+def _list_references(expression: Any, intents: Intents, data: Any,
+                     seen: frozenset[str] = frozenset()) -> list[ListReference]:
+    """The slots an expression fills, through its expansion rules."""
+    if isinstance(expression, ListReference):
+        return [expression]
+    if isinstance(expression, RuleReference):
+        rules = {**intents.expansion_rules, **data.expansion_rules}
+        rule = rules.get(expression.rule_name)
+        if rule is None or expression.rule_name in seen:
+            return []
+        return _list_references(rule.expression, intents, data, seen | {expression.rule_name})
+    found: list[ListReference] = []
+    for item in getattr(expression, "items", ()):
+        found += _list_references(item, intents, data, seen)
+    return found
 
 
 # -- text helpers --------------------------------------------------------------
@@ -466,24 +445,27 @@ def span_text(entity: MatchEntity, text: str, final: bool = False) -> str:
 
 
 def build_args(
-    tool: str, slots: Mapping[str, MatchEntity], text: str, metadata: Mapping[str, Any]
+    spec: ToolSpec, slots: Mapping[str, MatchEntity], text: str, metadata: Mapping[str, Any]
 ) -> dict[str, ArgValue]:
-    """Tool arguments from matched slots; raises ``NoMatch`` when they make no sense."""
+    """Tool arguments from matched slots; raises ``NoMatch`` when they make no sense.
+    Each wildcard is cleaned as its argument's kind says (free text, contact, path, name)."""
     args: dict[str, ArgValue] = {}
     if DURATION_SLOTS & slots.keys():
-        args["duration_s"] = duration_arg(slots)
+        args[slot_arguments("d_fixed", spec)[0]] = duration_arg(slots)
     if TIME_SLOTS & slots.keys():
-        args[TIME_ARG.get(tool, "time")] = time_arg(slots)
+        args[slot_arguments("t_fixed", spec)[0]] = time_arg(slots)
     for name, entity in slots.items():
         if name in DURATION_SLOTS or name in TIME_SLOTS or name == "setting2":
             continue
         if entity.is_wildcard and not on_word_boundaries(entity, text):
             raise NoMatch(f"{name} starts or ends inside a word")
-        if name == "message":
-            args["to"], args["text"] = split_contact(span_text(entity, text, final=True))
+        if name in SPLIT_SLOTS:  # "mom I'm running late": a contact, then the message
+            to, message = SPLIT_SLOTS[name]
+            args[to], args[message] = split_contact(span_text(entity, text, final=True))
         elif entity.is_wildcard:
-            arg = ARG_NAME.get(name, name)
-            args[arg] = clean_slot(arg, span_text(entity, text, final=arg in FREE_TEXT))
+            arg = spec.arg(ARG_NAME.get(name, name))
+            final = arg.kind is Kind.TEXT
+            args[arg.name] = clean_slot(arg, span_text(entity, text, final=final))
         else:
             args.update(list_arg(name, entity.value))
     checked = metadata.get("filename")
@@ -494,16 +476,17 @@ def build_args(
 
 def list_arg(name: str, value: object) -> dict[str, ArgValue]:
     """One argument from a list or range slot (or a fixed slot of the template)."""
+    arg = ARG_NAME.get(name, name)
     if name == "state":
-        return {"value": to_bool(value)}
+        return {arg: to_bool(value)}
     if name in ("since_hours", "since_days"):
         count = require_int(value)
-        return {"since": f"{count * 24 if name == 'since_days' else count}h"}
+        return {arg: f"{count * 24 if name == 'since_days' else count}h"}
     if name in ("percent", "x", "y"):
-        return {ARG_NAME.get(name, name): require_int(value)}
+        return {arg: require_int(value)}
     if isinstance(value, bool | str):
-        return {ARG_NAME.get(name, name): value}
-    return {ARG_NAME.get(name, name): require_int(value)}
+        return {arg: value}
+    return {arg: require_int(value)}
 
 
 def require_int(value: object) -> int:
@@ -572,22 +555,22 @@ def time_arg(slots: Mapping[str, MatchEntity]) -> str:
     return result
 
 
-def clean_slot(arg: str, raw: str) -> str:
-    """A wildcard's text as an argument: trimmed, checked, never empty."""
-    if arg in FREE_TEXT:
+def clean_slot(arg: Arg, raw: str) -> str:
+    """A wildcard's text as an argument, by its kind: trimmed, checked, never empty."""
+    if arg.kind is Kind.TEXT:
         value = clean_free_text(raw)
-    elif arg == "to":
+    elif arg.kind is Kind.CONTACT:
         value = clean_contact(raw)
-    elif arg == "path":
+    elif arg.kind is Kind.PATH:
         value = raw.strip().strip("\"'“”‘’").rstrip(",;:!?").strip()
     else:
         value = DETERMINERS.sub("", trim_punctuation(raw))
-    if not value or (arg == "app" and value.lower() in NOT_APPS):
-        raise NoMatch(f"{arg} is empty")
-    if arg not in FREE_TEXT and FILLER_WORDS.issuperset(value.lower().split()):
-        raise NoMatch(f"{arg} {value!r} is only filler words")
-    if arg in MAX_WORDS and len(value.split()) > MAX_WORDS[arg]:
-        raise NoMatch(f"{arg} is too long to be a name")
+    if not value or (arg.name == "app" and value.lower() in NOT_APPS):
+        raise NoMatch(f"{arg.name} is empty")
+    if arg.kind is not Kind.TEXT and FILLER_WORDS.issuperset(value.lower().split()):
+        raise NoMatch(f"{arg.name} {value!r} is only filler words")
+    if arg.max_words is not None and len(value.split()) > arg.max_words:
+        raise NoMatch(f"{arg.name} is too long to be a name")
     return value
 
 

@@ -11,12 +11,10 @@ most 224 prompt tokens).
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
-from agentd.understanding.templates import SENTENCES_DIR
+from agentd.understanding.sentence_files import load_sentence_files
 
 MAX_CHARS = 700
 RULE = re.compile(r"<(\w+)>")
@@ -27,13 +25,9 @@ WORD_LISTS = ("toggle_setting", "mode_setting", "level_setting")
 SAMPLE_NUMBER = "ten"
 
 
-def load_templates(language: str, folder: Path = SENTENCES_DIR) -> dict[str, Any]:
-    merged: dict[str, Any] = {"intents": {}, "lists": {}, "expansion_rules": {}}
-    for path in sorted((folder / language).glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for key in merged:
-            merged[key].update(data.get(key) or {})
-    return merged
+def load_templates(language: str) -> Mapping[str, Any]:
+    """The merged sentence files (the template tier's own loader)."""
+    return load_sentence_files(language).data
 
 
 class _Unfilled(Exception):

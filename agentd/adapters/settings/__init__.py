@@ -8,14 +8,15 @@ tools pick, for the setting asked about, the first backend that can.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, cast
 
 from agentd.adapters.base import Availability
 from agentd.errors import InvalidRequest
-from agentd.tools.catalogue import LEVEL_SETTINGS, TOGGLE_SETTINGS
+from agentd.tools.catalogue import CATALOGUE, SETTINGS
 
 CAPABILITY = "settings"
 SettingValue = bool | int
+SETTINGS_SET = next(spec for spec in CATALOGUE if spec.name == "settings.set")
 
 LABELS = {
     "wifi": "Wi-Fi", "bluetooth": "Bluetooth", "airplane_mode": "airplane mode",
@@ -50,18 +51,12 @@ class SettingsBackend(Protocol):
 
 
 def check_value(setting: str, value: object) -> SettingValue:
-    """``value`` as the type ``setting`` takes, or ``InvalidRequest`` saying why not."""
-    if setting in TOGGLE_SETTINGS:
-        if not isinstance(value, bool):
-            raise InvalidRequest(f"{setting} is on or off (true/false), not {value!r}")
-        return value
-    if setting in LEVEL_SETTINGS:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidRequest(f"{setting} is a percentage 0-100, not {value!r}")
-        if not 0 <= value <= 100:
-            raise InvalidRequest(f"{setting} is a percentage 0-100, not {value}")
-        return value
-    raise InvalidRequest(f"there is no setting called {setting!r}")
+    """``value`` as the type ``setting`` takes, or ``InvalidRequest`` saying why not: the
+    catalogue's settings.set declaration decides (its variants: toggles, levels)."""
+    if setting not in SETTINGS:
+        raise InvalidRequest(f"there is no setting called {setting!r}")
+    clean = SETTINGS_SET.validate({"setting": setting, "value": value})
+    return cast(SettingValue, clean["value"])
 
 
 def percent_of(raw: int, maximum: int) -> int:
