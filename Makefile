@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: all run test lint bench introspection deps clean llama-wheel embedder smollm2 bench-model \
+.PHONY: all run test lint bench introspection tools-doc deps clean llama-wheel embedder smollm2 bench-model \
 	judgment \
 	deb image qemu vm-test vm-smoke-arm64 flash image-deps
 
@@ -51,6 +51,10 @@ judgment: $(STAMP)
 
 bench-model: $(STAMP)
 	$(BIN)/python bench/model.py
+
+# Regenerate the tool table in docs/tools-v1.md from the declarations.
+tools-doc: $(STAMP)
+	$(BIN)/python -m agentd.tools.docs docs/tools-v1.md
 
 # Regenerate system/dbus/*.xml after changing the D-Bus interfaces.
 introspection: $(STAMP)
