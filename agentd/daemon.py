@@ -193,7 +193,7 @@ def recover(journal: Journal, audit: AuditLog) -> list[int]:
         for step in task.steps if task else []:
             if step.state is StepState.UNKNOWN:
                 audit.append({"task": task_id, "step": step.index, "tool": step.tool,
-                              "args": step.args, "risk": step.risk, "summary": step.summary,
+                              "args": step.args, "risk": step.risk.value, "summary": step.summary,
                               "outcome": "unknown", "result": step.error,
                               "consent": "confirmed" if step.confirmed else "",
                               "policy": "found running after a crash; not re-run"})

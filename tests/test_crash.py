@@ -17,6 +17,7 @@ from helpers import AGENT_PATH, gdbus_ask, raw_call, run_in_terminal, task_json,
 
 from agentd.tasks.journal import Journal
 from agentd.tasks.model import Caller, StepRecord, StepState, TaskState
+from agentd.tools.registry import Risk
 
 
 def journal_path(bus: Bus) -> Path:
@@ -47,10 +48,10 @@ def test_step_running_at_crash_is_unknown_and_never_rerun(tmp_path: Path) -> Non
     journal = Journal(tmp_path / "j.sqlite3")
     task = journal.create_task("text mom hi", {}, Caller(":1.1", 1000, 42, "/usr/bin/x"))
     task.state = TaskState.ACTING
-    task.steps = [StepRecord(0, "clock.time", {}, "read", "Tell the time", StepState.DONE),
-                  StepRecord(1, "sms.send", {"to": "mom", "text": "hi"}, "external",
+    task.steps = [StepRecord(0, "clock.time", {}, Risk.READ, "Tell the time", StepState.DONE),
+                  StepRecord(1, "sms.send", {"to": "mom", "text": "hi"}, Risk.EXTERNAL,
                              "Send a text message to mom: “hi”"),
-                  StepRecord(2, "clock.time", {}, "read", "Tell the time")]
+                  StepRecord(2, "clock.time", {}, Risk.READ, "Tell the time")]
     journal.save_plan(task)
     task.steps[1].state = StepState.RUNNING
     journal.save_step(task.id, task.steps[1])

@@ -16,14 +16,14 @@ from agentd.tasks.journal import PRIVATE_REMOVED, Journal
 from agentd.tasks.model import Caller, StepRecord, StepState, TaskState
 from agentd.tasks.retention import DAY_S, Retention
 from agentd.tools.catalogue import CATALOGUE
-from agentd.tools.registry import ToolRegistry
+from agentd.tools.registry import Risk, ToolRegistry
 
 
 def _task(journal: Journal, request: str, state: TaskState, tool: str, result: str,
           age_days: float) -> int:
     task = journal.create_task(request, {}, Caller(":1.1", 0, 1, "/x", "/x"))
     task.state = state
-    task.steps = [StepRecord(0, tool, {}, "read", request, StepState.DONE, result)]
+    task.steps = [StepRecord(0, tool, {}, Risk.READ, request, StepState.DONE, result)]
     journal.save_plan(task)
     journal.save_step(task.id, task.steps[0])
     journal.save_task(task)

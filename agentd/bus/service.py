@@ -38,6 +38,7 @@ from agentd.bus.names import (
 )
 from agentd.bus.variants import to_vardict
 from agentd.errors import Busy, InvalidRequest, NotFound, PermissionDenied, Unavailable
+from agentd.events import ProgressEvent, Question, encode
 from agentd.policy.audit import AuditLog
 from agentd.policy.consent import Answer, Approver, Decision
 from agentd.policy.grants import GrantStore
@@ -303,17 +304,17 @@ class AgentService:
         self._unicast(task, task_path(task.id), PROPERTIES_IFACE, "PropertiesChanged",
                       "sa{sv}as", [TASK_IFACE, self._tasks[task.id].changed_values(), []])
 
-    def progress(self, task: TaskRecord, kind: str, detail: dict[str, Any]) -> None:
+    def progress(self, task: TaskRecord, event: ProgressEvent) -> None:
+        kind, detail = encode(event)
         self._unicast(task, task_path(task.id), TASK_IFACE, "Progress", "sa{sv}",
                       [kind, to_vardict(detail)])
 
     def confirmation_requested(self, task: TaskRecord, step: StepRecord, question: str,
                                can_grant: bool) -> None:
-        detail = {"task": task.id, "step": step.index, "tool": step.tool, "risk": step.risk,
-                  "args": step.args, "summary": step.summary, "can_grant": can_grant,
-                  "taint": task.taint}
+        detail = Question(task.id, step.index, step.tool, step.risk.value, step.args,
+                          step.summary, can_grant, tuple(task.taint))
         self._unicast(task, task_path(task.id), TASK_IFACE, "ConfirmationRequested",
-                      "sa{sv}", [question, to_vardict(detail)])
+                      "sa{sv}", [question, to_vardict(detail.to_wire())])
 
     def finished(self, task: TaskRecord) -> None:
         self._unicast(task, task_path(task.id), TASK_IFACE, "Finished", "ss",

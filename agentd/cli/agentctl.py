@@ -19,10 +19,21 @@ from agentd.cli import model as model_cli
 from agentd.cli.client import AgentClient, ClientError
 from agentd.config import load_settings
 from agentd.errors import AgentError
+from agentd.events import (
+    ModelLoaded,
+    ModelLoading,
+    Planned,
+    ProgressEvent,
+    Question,
+    StepChanged,
+    TaskView,
+    Thinking,
+    UnderstandingStarted,
+    decode,
+)
 from agentd.model.store import ModelStore
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_DAEMON = 0, 1, 2, 3
-FINAL_STATES = {"done", "failed", "cancelled", "interrupted"}
 SAFETY_POLL_S = 5.0
 
 DESCRIPTION = """\
@@ -66,12 +77,7 @@ def _note(text: str) -> None:
 
 
 def _task_json(path: str, props: dict[str, Any]) -> dict[str, Any]:
-    return {"task": path, "id": props.get("Id"), "request": props.get("Request", ""),
-            "state": props.get("State", ""), "tier": props.get("Tier", ""),
-            "reply": props.get("Reply", ""), "created": props.get("Created"),
-            "caller": props.get("Caller", {}),
-            "steps": [{k: v for k, v in step.items() if k != "args_json"}
-                      for step in props.get("Steps", [])]}
+    return TaskView.from_properties(path, props).to_json()
 
 
 def _parse_task_id(text: str) -> str:
@@ -121,7 +127,7 @@ async def _follow(client: AgentClient, path: str, quiet: bool) -> dict[str, Any]
         if getter not in done:
             getter.cancel()
         if not done:
-            if (await client.task(path)).get("State") in FINAL_STATES:
+            if TaskView.from_properties(path, await client.task(path)).finished:
                 break
             continue
         if prompt in done:
@@ -136,11 +142,11 @@ async def _follow(client: AgentClient, path: str, quiet: bool) -> dict[str, Any]
         msg = getter.result()
         body = from_variant(msg.body)
         if msg.member == "Progress" and not quiet:
-            _show_progress(body[0], body[1])
+            _show_progress(decode(body[0], body[1]))
         elif msg.member == "ConfirmationRequested":
-            question, detail = body
+            question, detail = body[0], Question.from_wire(body[1])
             choices = {"y": "Confirm", "yes": "Confirm"}
-            if detail.get("can_grant"):
+            if detail.can_grant:
                 choices["a"] = "AllowAlways"
             if sys.stdin.isatty():
                 keys = "y/N/a (always)" if "a" in choices else "y/N"
@@ -159,21 +165,21 @@ async def _follow(client: AgentClient, path: str, quiet: bool) -> dict[str, Any]
     return await client.task(path)
 
 
-def _show_progress(kind: str, detail: dict[str, Any]) -> None:
-    if kind == "planned":
-        _note(f"… {detail.get('steps', 0)} step(s) planned ({detail.get('tier')})")
-    elif kind == "step" and detail.get("state") == "running":
-        _note(f"→ {detail.get('summary', detail.get('tool'))}")
-    elif kind == "understanding":
-        _note("… understanding")
-    elif kind == "loading":
-        size = int(detail.get("bytes", 0)) // 2**20
-        _note(f"… loading the model {detail.get('model', '')} ({size} MB)")
-    elif kind == "loaded":
-        _note(f"… model loaded in {float(detail.get('seconds', 0)):.1f} s")
-    elif kind == "thinking" and "prompt_tokens" in detail:
-        _note(f"… thinking ({detail['prompt_tokens']} prompt tokens, "
-              f"{detail.get('tools', '?')} tools offered)")
+def _show_progress(event: ProgressEvent | None) -> None:
+    match event:
+        case Planned(tier=tier, steps=steps):
+            _note(f"… {steps} step(s) planned ({tier})")
+        case StepChanged(state="running", summary=summary, tool=tool):
+            _note(f"→ {summary or tool}")
+        case UnderstandingStarted():
+            _note("… understanding")
+        case ModelLoading(model=model, bytes=size):
+            _note(f"… loading the model {model} ({size // 2**20} MB)")
+        case ModelLoaded(seconds=seconds):
+            _note(f"… model loaded in {seconds:.1f} s")
+        case Thinking(prompt_tokens=int(prompt_tokens), tools=tools):
+            _note(f"… thinking ({prompt_tokens} prompt tokens, "
+                  f"{'?' if tools is None else tools} tools offered)")
 
 
 async def _ask_one(client: AgentClient, text: str, options: dict[str, Any],
@@ -297,22 +303,22 @@ async def cmd_tasks(client: AgentClient, args: argparse.Namespace) -> int:
 
 async def cmd_task(client: AgentClient, args: argparse.Namespace) -> int:
     path = _parse_task_id(args.id)
-    t = _task_json(path, await client.task(path))
+    task = TaskView.from_properties(path, await client.task(path))
     if args.json:
-        _emit(t)
+        _emit(task.to_json())
         return EXIT_OK
-    print(f"task {t['id']}  {t['state']}  ({_when(t['created'])}, tier: {t['tier'] or '-'})")
-    print(f"  request: {t['request']}")
-    caller = t["caller"]
+    print(f"task {task.id}  {task.state}  ({_when(task.created)}, tier: {task.tier or '-'})")
+    print(f"  request: {task.request}")
+    caller = task.caller
     print(f"  caller:  {caller.get('exe') or caller.get('bus_name')} (uid {caller.get('uid')}, "
           f"pid {caller.get('pid')})")
-    for step in t["steps"]:
+    for step in task.steps:
         print(f"  {step['index'] + 1}. [{step['state']}] {step['summary']}  ({step['risk']})")
         if step.get("result"):
             print(f"       {step['result']}")
         if step.get("error"):
             print(f"       error: {step['error']}")
-    print(f"  reply:   {t['reply']}")
+    print(f"  reply:   {task.reply}")
     return EXIT_OK
 
 

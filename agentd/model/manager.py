@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agentd.errors import ModelUnavailable
+from agentd.events import ModelLoaded, ModelLoading, ProgressCallback, ProgressEvent
 from agentd.model.gguf_file import GGUFInfo, inspect_gguf, mem_available
 from agentd.model.runtime import Threads, load_llama
 
@@ -25,10 +26,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MB = 2**20
-Progress = Callable[[str, dict[str, Any]], None]
+Progress = ProgressCallback
 
 
-def _quiet(kind: str, detail: dict[str, Any]) -> None:
+def _quiet(event: ProgressEvent) -> None:
     pass
 
 
@@ -68,7 +69,7 @@ class ModelManager:
     def _load(self, progress: Progress) -> Llama:
         info = inspect_gguf(self.path)
         self.check_fits(info)
-        progress("loading", {"model": info.name, "bytes": info.size})
+        progress(ModelLoading(info.name, info.size))
         start = time.monotonic()
         llama = load_llama(self.path, n_ctx=self.n_ctx, threads=self.threads)
         self.info = info
@@ -76,7 +77,7 @@ class ModelManager:
         seconds = round(time.monotonic() - start, 3)
         log.info("loaded %s in %.2f s (%d/%d threads)", self.path, seconds,
                  self.threads.decode, self.threads.batch)
-        progress("loaded", {"model": info.name, "seconds": seconds})
+        progress(ModelLoaded(info.name, seconds))
         return llama
 
     @contextmanager

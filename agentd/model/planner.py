@@ -17,9 +17,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agentd.errors import ModelUnavailable
+from agentd.events import ProgressCallback, ProgressEvent, Thinking
 from agentd.model.engine import GenerationStats, Sampling, generate
 from agentd.model.gguf_file import fingerprint
 from agentd.model.grammar import ActionGrammar, Allowed, build_grammar, parse_action
@@ -30,12 +31,7 @@ from agentd.model.prompt import PromptRenderer, conversation, system_text
 from agentd.model.runtime import import_llama
 from agentd.model.toolrag import ToolRanker
 from agentd.tools.registry import ToolSpec
-from agentd.understanding.planner import (
-    FinalReply,
-    Observation,
-    PlannerAction,
-    ProgressCallback,
-)
+from agentd.understanding.planner import FinalReply, Observation, PlannerAction
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -79,8 +75,8 @@ class ModelPlanner:
                           progress: ProgressCallback) -> PlannerAction:
         loop = asyncio.get_running_loop()
 
-        def report(kind: str, detail: dict[str, Any]) -> None:
-            loop.call_soon_threadsafe(progress, kind, detail)
+        def report(event: ProgressEvent) -> None:
+            loop.call_soon_threadsafe(progress, event)
 
         return await asyncio.to_thread(self.decide, request, history, report)
 
@@ -115,11 +111,11 @@ class ModelPlanner:
                 raise ModelUnavailable(
                     f"the conversation ({len(prompt.tokens)} tokens) no longer fits the "
                     f"model's context of {llama.n_ctx()} tokens; raise the context size")
-            progress("thinking", {"prompt_tokens": len(prompt.tokens), "tools": len(specs)})
+            progress(Thinking(prompt_tokens=len(prompt.tokens), tools=len(specs)))
 
             def on_token(n: int) -> None:
                 if n % THINKING_EVERY == 0:
-                    progress("thinking", {"tokens": n})
+                    progress(Thinking(tokens=n))
 
             text, stats = generate(llama, prompt, grammar, budget, self.config.sampling,
                                    self._prefix_cache(), on_token)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from agentd.config import Settings
 from agentd.errors import ModelUnavailable
+from agentd.events import ProgressCallback
 from agentd.model.engine import GenerationStats
 from agentd.model.grounding import Evidence
 from agentd.model.guard import Guard, GuardConfig
@@ -25,7 +26,7 @@ from agentd.model.store import ModelStore
 from agentd.model.toolrag import Embedder, ToolRanker
 from agentd.tools.registry import ToolSpec
 from agentd.understanding import sampling
-from agentd.understanding.planner import Observation, PlannerAction, ProgressCallback
+from agentd.understanding.planner import Observation, PlannerAction
 from agentd.understanding.templates import load_intents
 
 log = logging.getLogger(__name__)

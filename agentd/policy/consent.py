@@ -114,7 +114,7 @@ class PolicyEngine:
         self._registry = registry
 
     def check(self, task: TaskRecord, step: StepRecord) -> PolicyDecision:
-        risk = Risk(step.risk)
+        risk = step.risk
         spec = self._registry.spec(step.tool)
         caller = task.caller
         may_grant = bool(caller.program) and not task.options.get("spoken") \

@@ -19,6 +19,7 @@ from typing import Any
 
 from agentd.errors import AgentError
 from agentd.tasks.model import Caller, StepRecord, StepState, TaskRecord, TaskState
+from agentd.tools.registry import Risk
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ class Journal:
             db.executemany(
                 "INSERT INTO steps (task_id, idx, tool, args, risk, summary, state) "
                 "VALUES (?,?,?,?,?,?,?)",
-                [(task.id, s.index, s.tool, json.dumps(s.args), s.risk, s.summary,
+                [(task.id, s.index, s.tool, json.dumps(s.args), s.risk.value, s.summary,
                   s.state.value) for s in (task.steps if steps is None else steps)])
 
     def save_step(self, task_id: int, step: StepRecord) -> None:
@@ -277,7 +278,7 @@ class Journal:
 
     @staticmethod
     def _step_from_row(row: tuple[Any, ...]) -> StepRecord:
-        return StepRecord(index=row[1], tool=row[2], args=json.loads(row[3]), risk=row[4],
+        return StepRecord(index=row[1], tool=row[2], args=json.loads(row[3]), risk=Risk(row[4]),
                           summary=row[5], state=StepState(row[6]), result=row[7],
                           error=row[8], confirmed=bool(row[9]))
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from agentd.tools.registry import Risk
+
 
 class TaskState(StrEnum):
     QUEUED = "queued"
@@ -67,7 +69,7 @@ class StepRecord:
     index: int
     tool: str
     args: dict[str, Any]
-    risk: str
+    risk: Risk
     summary: str
     state: StepState = StepState.PLANNED
     result: str = ""
@@ -81,7 +83,7 @@ class StepRecord:
     understood_as: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "tool": self.tool, "args": self.args, "risk": self.risk,
+        return {"index": self.index, "tool": self.tool, "args": self.args, "risk": self.risk.value,
                 "summary": self.summary, "state": str(self.state), "result": self.result,
                 "error": self.error, "confirmed": self.confirmed}
 

@@ -24,6 +24,7 @@ from agentd.errors import (
     InvalidState,
     ModelUnavailable,
 )
+from agentd.events import Planned, ProgressEvent, UnderstandingStarted
 from agentd.log import current_task_id
 from agentd.policy.consent import Answer, Decision
 from agentd.tasks.journal import Journal, StorageError
@@ -58,7 +59,7 @@ class TaskEvents(Protocol):
 
     def task_added(self, task: TaskRecord) -> None: ...
     def task_changed(self, task: TaskRecord) -> None: ...
-    def progress(self, task: TaskRecord, kind: str, detail: dict[str, Any]) -> None: ...
+    def progress(self, task: TaskRecord, event: ProgressEvent) -> None: ...
     def confirmation_requested(self, task: TaskRecord, step: StepRecord, question: str,
                                can_grant: bool) -> None: ...
     def finished(self, task: TaskRecord) -> None: ...
@@ -226,7 +227,7 @@ class TaskRunner:
 
     async def _understand_and_act(self, task: TaskRecord) -> None:
         self._set_state(task, TaskState.UNDERSTANDING)
-        self._progress(task, "understanding", {})
+        self._events.progress(task, UnderstandingStarted())
         spoken = task.options.get("spoken") and self._understanding.heard is not None
         understand = self._understanding.heard if spoken else self._understanding.templates
         assert understand is not None
@@ -240,7 +241,7 @@ class TaskRunner:
         for step in task.steps:
             step.understood_as = plan.understood_as  # a repaired transcript: it asks
         self._journal.save_plan(task)
-        self._progress(task, "planned", {"tier": plan.tier, "steps": len(task.steps)})
+        self._events.progress(task, Planned(plan.tier, len(task.steps)))
         if plan.is_empty:
             self._finish(task, TaskState.DONE, plan.reply)
             return
@@ -274,7 +275,7 @@ class TaskRunner:
         for index in range(self._understanding.max_model_steps):
             try:
                 action = await planner.next_action(
-                    task.request, history, lambda kind, d: self._progress(task, kind, d))
+                    task.request, history, lambda event: self._events.progress(task, event))
             except ModelUnavailable as exc:
                 reply = f"{CANNOT_DO} (No model to ask: {exc.message})" if not history \
                     else f"Stopped: {exc.message}"
@@ -288,7 +289,7 @@ class TaskRunner:
             step.after_content = tuple(task.taint)  # planned after what it has read
             task.steps.append(step)
             self._journal.save_plan(task, [step])
-            self._progress(task, "planned", {"tier": task.tier, "steps": len(task.steps)})
+            self._events.progress(task, Planned(task.tier, len(task.steps)))
             if task.dry_run:
                 observed = dry_run_observation(self._registry.spec(step.tool), action)
                 if observed is None:  # the next steps depend on this one's real result
@@ -317,11 +318,9 @@ class TaskRunner:
     def _step(self, index: int, planned: PlannedStep) -> StepRecord:
         spec = self._registry.spec(planned.tool)
         args = spec.validate(planned.args)
-        return StepRecord(index=index, tool=spec.name, args=args, risk=spec.risk.value,
+        return StepRecord(index=index, tool=spec.name, args=args, risk=spec.risk,
                           summary=spec.describe(args))
 
-    def _progress(self, task: TaskRecord, kind: str, detail: dict[str, Any]) -> None:
-        self._events.progress(task, kind, detail)
 
     def _set_state(self, task: TaskRecord, state: TaskState) -> None:
         if task.state is state:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from agentd.errors import AgentError
+from agentd.events import StepChanged
 from agentd.policy.audit import AuditLog
 from agentd.policy.consent import (
     Answer,
@@ -124,8 +125,8 @@ class StepExecutor:
                    consent: str, approver: Approver | None) -> StepOutcome:
         step.state = StepState.RUNNING
         self._journal.save_step(task.id, step)  # journaled before it runs
-        self._events.progress(task, "step", {"index": step.index, "tool": step.tool,
-                                             "state": str(step.state), "summary": step.summary})
+        self._events.progress(task, StepChanged(step.index, step.tool, str(step.state),
+                                                summary=step.summary))
         ctx = ToolContext(task=task, journal=self._journal, scheduler=self._scheduler,
                           audit=self._audit)
         spec = self._registry.spec(step.tool)
@@ -158,9 +159,8 @@ class StepExecutor:
             task.taint.append(provenance)
             self._journal.save_task(task)
         self._record(task, step, decision, consent, approver)
-        self._events.progress(task, "step", {"index": step.index, "tool": step.tool,
-                                             "state": str(step.state), "result": step.result,
-                                             "error": step.error})
+        self._events.progress(task, StepChanged(step.index, step.tool, str(step.state),
+                                                result=step.result, error=step.error))
         self._events.task_changed(task)
         if step.state is StepState.FAILED:
             summary = step.summary[:1].lower() + step.summary[1:]
@@ -221,7 +221,7 @@ class StepExecutor:
                        "sandbox": task.caller.sandbox},
             "after_content": list(step.after_content),
             "understood_as": step.understood_as,
-            "tool": step.tool, "args": step.args, "risk": step.risk, "summary": step.summary,
+            "tool": step.tool, "args": step.args, "risk": step.risk.value, "summary": step.summary,
             "outcome": str(step.state), "result": (step.result or step.error)[:RESULT_IN_AUDIT],
             "consent": consent, "policy": decision.reason, "taint": list(task.taint),
             "approved_by": approver.to_json() if approver else None})

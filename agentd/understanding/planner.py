@@ -7,10 +7,11 @@ reply. The runner enforces policy on every proposed step whatever planner made i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from agentd.events import ProgressCallback
 from agentd.tools.registry import ArgValue, Risk, ToolSpec
 from agentd.understanding.plan import PlannedStep
 
@@ -39,7 +40,6 @@ class FinalReply:
 
 
 PlannerAction = PlannedStep | FinalReply
-ProgressCallback = Callable[[str, dict[str, Any]], None]
 
 
 class StepPlanner(Protocol):

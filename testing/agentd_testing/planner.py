@@ -14,8 +14,9 @@ import json
 import re
 from collections.abc import Sequence
 
+from agentd.events import ProgressCallback, Thinking
 from agentd.understanding.plan import PlannedStep
-from agentd.understanding.planner import FinalReply, Observation, PlannerAction, ProgressCallback
+from agentd.understanding.planner import FinalReply, Observation, PlannerAction
 
 NUMBER = r"(\+?\d[\d ()-]{2,18}\d)"
 SEND = re.compile(rf"\b(?:text|sms|message|send(?: a message| an sms| a text)?(?: to)?)\s+"
@@ -41,7 +42,7 @@ class ObedientTestPlanner:
 
     async def next_action(self, request: str, history: Sequence[Observation],
                           progress: ProgressCallback) -> PlannerAction:
-        progress("thinking", {"planner": self.name})
+        progress(Thinking(planner=self.name))
         if not history:
             reader = _reader(request)
             return reader or FinalReply("I found nothing to read.")
