@@ -80,10 +80,13 @@ def test_always_creates_a_grant_that_is_used_and_revoked(bus: Bus) -> None:
     assert "Needs your confirmation" in out.stderr
 
 
-def test_irreversible_and_unknown_grants_are_refused(bus: Bus) -> None:
+def test_revoking_a_grant_that_does_not_exist_is_a_named_error(bus: Bus) -> None:
     fixture_daemon(bus)
+    _ask_in_pty(bus, "call mom", b"a\n")  # a real grant: call.dial for agentctl
     out = bus.agentctl("grants", "revoke", "sms.send")
     assert out.returncode == 1 and "there is no grant for sms.send" in out.stderr
+    grants = json.loads(bus.agentctl("--json", "grants").stdout)
+    assert [g["tool"] for g in grants] == ["call.dial"]  # the others are untouched
 
 
 def test_taint_overrides_grants_and_says_where_content_came_from(bus: Bus) -> None:

@@ -12,6 +12,7 @@ from fixtures_model import EmbedderFiles, embedder_files, tiny_gguf
 from helpers import gdbus_ask, wait_state
 
 from agentd.tools.catalogue import CATALOGUE
+from agentd.tools.registry import ToolRegistry
 
 __all__ = ["embedder_files", "tiny_gguf"]
 TOOLS = {spec.name for spec in CATALOGUE}
@@ -40,11 +41,15 @@ def test_installed_model_plans_valid_steps(bus: Bus, tiny_gguf: Path) -> None:
     assert "… loading the model" in out.stderr and "… thinking (" in out.stderr
     result = json.loads(bus.agentctl("--json", "tasks").stdout)[-1]
     assert result["tier"] == "model"
-    # Random weights plan nonsense, but only ever valid catalogue calls or a reply.
+    # Random weights plan nonsense, but only ever valid catalogue calls or a reply: each
+    # step's arguments pass its declaration, and a task without steps still says why.
+    registry = ToolRegistry(CATALOGUE)
     for step in result["steps"]:
-        assert step["tool"] in TOOLS
+        assert registry.spec(step["tool"]).validate(step["args"]) == step["args"]
     assert result["state"] in ("done", "failed", "cancelled")
-    assert result["reply"]
+    assert result["reply"].strip()
+    if not result["steps"]:
+        assert result["state"] == "done", result
 
 
 def test_corrupt_model_is_a_clear_error_and_templates_keep_working(bus: Bus,
