@@ -10,10 +10,11 @@ import pytest
 from fixtures_model import tiny_gguf
 
 from agentd.model.engine import Sampling, generate
-from agentd.model.grammar import build_grammar, integer_rule, parse_action
+from agentd.model.grammar import KIND_RULES, build_grammar, integer_rule, parse_action
 from agentd.model.prompt import PromptRenderer
 from agentd.model.runtime import Threads, import_llama, load_llama
 from agentd.tools.catalogue import CATALOGUE, LEVEL_SETTINGS, TOGGLE_SETTINGS
+from agentd.tools.registry import Arg, Kind, Risk, ToolSpec, day
 from agentd.understanding.plan import PlannedStep
 from agentd.understanding.planner import FinalReply
 
@@ -32,6 +33,34 @@ def test_integer_rule_matches_exactly_the_range(lo: int, hi: int) -> None:
     for n in range(0, 100_001):
         assert bool(rx.fullmatch(str(n))) == (lo <= n <= hi), n
     assert not rx.fullmatch("007")
+
+
+def _gbnf_as_regex(rule: str) -> re.Pattern[str]:
+    """A GBNF rule of literals, classes and groups as a Python regex."""
+    quoted = re.sub(r'"((?:[^"\\]|\\.)*)"', lambda m: re.escape(m.group(1)), rule)
+    return re.compile(quoted.replace(" ", ""))
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_RULES))
+def test_kind_rules_match_exactly_what_the_pattern_does(kind: Kind) -> None:
+    """The written-out GBNF of a patterned kind admits exactly the declaration's pattern."""
+    arg = next(a for spec in CATALOGUE for a in spec.args if a.kind is kind) \
+        if kind is Kind.CLOCK_TIME else day("d", "a day")
+    assert arg.pattern is not None
+    rx, pattern = _gbnf_as_regex(KIND_RULES[kind][0]), re.compile(arg.pattern)
+    samples = ([f"{h:02d}:{m:02d}" for h in range(0, 30) for m in range(0, 70)] + ["7:30"]
+               if kind is Kind.CLOCK_TIME else
+               [f"{y}-{m:02d}-{d:02d}" for y in (2026, 999) for m in range(0, 14)
+                for d in range(0, 34)] + ["2026-1-01"])
+    for text in samples:
+        assert bool(rx.fullmatch(text)) == bool(pattern.fullmatch(text)), text
+        assert len(text) + 2 <= KIND_RULES[kind][1] or not pattern.fullmatch(text)
+
+
+def test_a_pattern_without_a_kind_rule_is_refused() -> None:
+    spec = ToolSpec("x.y", "d", Risk.READ, (Arg("code", (str,), "d", pattern="[0-9]{4}"),))
+    with pytest.raises(ValueError, match="no rule for; add one to KIND_RULES"):
+        build_grammar([spec])
 
 
 def test_variants_become_grammar_alternatives() -> None:

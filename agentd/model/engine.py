@@ -3,8 +3,9 @@
 The prefix comes, cheapest first, from the live context (the previous request left it
 there), from the disk cache, or is evaluated and saved. Then llama-cpp-python's
 ``generate`` evaluates only what follows (it keeps the longest common prefix itself).
-``GenerationStats`` counts the tokens llama.cpp actually evaluated, by wrapping the
-model's ``eval``, so the tests and the benchmark check reuse by counts, not timings.
+``GenerationStats`` counts the tokens llama.cpp actually evaluated (``llama_private``:
+the one place that touches llama-cpp-python's internals), so the tests and the
+benchmark check reuse by counts, not timings.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agentd.model.llama_private import eval_counter, live_tokens
 from agentd.model.prefix_cache import PrefixCache
 from agentd.model.prompt import Prompt
 from agentd.model.runtime import import_llama
@@ -51,24 +53,6 @@ class Sampling:
     seed: int = 0
 
 
-class _EvalCounter:
-    """Wraps ``llama.eval`` on one instance to record how many tokens each call took."""
-
-    def __init__(self, llama: Llama) -> None:
-        self.calls: list[int] = []
-        self._eval = llama.eval
-        llama.eval = self  # type: ignore[method-assign]
-
-    def __call__(self, tokens: Sequence[int]) -> None:
-        self.calls.append(len(tokens))
-        self._eval(tokens)
-
-
-def _counter(llama: Llama) -> _EvalCounter:
-    existing = llama.__dict__.get("eval")
-    return existing if isinstance(existing, _EvalCounter) else _EvalCounter(llama)
-
-
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     n = 0
     for x, y in zip(a, b, strict=False):
@@ -81,7 +65,7 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 def restore_prefix(llama: Llama, prompt: Prompt, cache: PrefixCache | None) -> str:
     """Make the context hold ``prompt``'s prefix evaluated; say where it came from."""
     prefix = prompt.tokens[: prompt.prefix_len]
-    live = list(llama.input_ids[: llama.n_tokens])
+    live = live_tokens(llama)
     if _common_prefix(live, prefix) == len(prefix):
         return "memory"
     if cache is not None and cache.load(llama, prefix):
@@ -98,7 +82,7 @@ def generate(llama: Llama, prompt: Prompt, grammar: LlamaGrammar, max_tokens: in
              on_token: Callable[[int], None] | None = None) -> tuple[str, GenerationStats]:
     """Generate up to ``max_tokens`` under ``grammar``; return the text and its cost."""
     start = time.monotonic()
-    counter = _counter(llama)
+    counter = eval_counter(llama)
     first_call = len(counter.calls)
     stats = GenerationStats(prompt_tokens=len(prompt.tokens), prefix_tokens=prompt.prefix_len)
     stats.prefix_source = restore_prefix(llama, prompt, cache)
@@ -106,7 +90,7 @@ def generate(llama: Llama, prompt: Prompt, grammar: LlamaGrammar, max_tokens: in
     llama.set_seed(sampling.seed)
     out: list[int] = []
     llama_cpp = import_llama()
-    vocab = llama._model.vocab
+    vocab = llama_cpp.llama_model_get_vocab(llama.model)
     for token in llama.generate(prompt.tokens, temp=sampling.temperature,
                                 top_k=sampling.top_k, top_p=sampling.top_p,
                                 min_p=sampling.min_p, repeat_penalty=1.0, grammar=grammar):

@@ -23,21 +23,15 @@ So every output that completes the grammar parses and passes ``ToolSpec.validate
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from agentd.errors import InvalidArguments
-from agentd.tools.registry import Arg, ToolSpec
+from agentd.tools.registry import Arg, Kind, ToolSpec
 from agentd.understanding.plan import PlannedStep
 from agentd.understanding.planner import FinalReply
-
-# The regular-expression parser behind `re` (typeshed has no stubs for it).
-sre_parse: Any = importlib.import_module("re._parser")
-sre_c: Any = importlib.import_module("re._constants")
 
 # One JSON string character: anything but '"', '\' and control characters, or a plain
 # escape. No \u escapes: they could spell control characters or lone surrogates.
@@ -100,56 +94,24 @@ def integer_rule(minimum: int | None, maximum: int | None) -> str:
     return "( " + " | ".join(alts) + " )"
 
 
-# -- regular expressions (the subset argument patterns use) ----------------------------
+# -- patterned kinds ------------------------------------------------------------------
+
+# GBNF for the arguments whose declaration has a pattern, by kind: written out, and
+# tested to match exactly what the pattern does (tests/test_model_grammar.py).
+KIND_RULES: dict[Kind, tuple[str, int]] = {  # rule (inside the quotes), most bytes
+    Kind.CLOCK_TIME: ('( [01] [0-9] | "2" [0-3] ) ":" [0-5] [0-9]', 7),
+    Kind.DAY: ('[0-9] [0-9] [0-9] [0-9] "-" ( "0" [1-9] | "1" [0-2] ) "-" '
+               '( "0" [1-9] | [12] [0-9] | "3" [01] )', 12),
+}
 
 
-def _regex_node(items: Any) -> str:
-    parts = []
-    for op, arg in items:
-        if op is sre_c.LITERAL:
-            ch = chr(arg)
-            if ch in '"\\' or ord(ch) < 0x20:
-                raise ValueError(f"pattern literal {ch!r} needs JSON escaping")
-            parts.append(literal(ch))
-        elif op is sre_c.IN:
-            parts.append(_regex_class(arg))
-        elif op is sre_c.ANY:
-            parts.append("char")
-        elif op is sre_c.SUBPATTERN:
-            parts.append("( " + _regex_node(arg[3]) + " )")
-        elif op is sre_c.BRANCH:
-            parts.append("( " + " | ".join(_regex_node(b) for b in arg[1]) + " )")
-        elif op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT):
-            lo, hi, sub = arg
-            count = f"{{{lo},}}" if hi is sre_c.MAXREPEAT else f"{{{lo},{hi}}}"
-            parts.append("( " + _regex_node(sub) + " )" + count)
-        elif op is sre_c.AT:
-            continue  # ^ and $: the grammar always matches the whole string
-        else:
-            raise ValueError(f"pattern construct {op} is not supported by the grammar")
-    return " ".join(parts) if parts else '""'
-
-
-def _regex_class(items: Any) -> str:
-    out, negate = [], False
-    for op, arg in items:
-        if op is sre_c.NEGATE:
-            negate = True
-        elif op is sre_c.LITERAL:
-            out.append(re.escape(chr(arg)).replace("]", "\\]"))
-        elif op is sre_c.RANGE:
-            out.append(f"{chr(arg[0])}-{chr(arg[1])}")
-        elif op is sre_c.CATEGORY and arg is sre_c.CATEGORY_DIGIT:
-            out.append("0-9")
-        else:
-            raise ValueError(f"character class item {op} is not supported by the grammar")
-    if negate:  # also keep out what a JSON string may not hold raw
-        return "[^" + "".join(out) + '"\\\\\\x7F\\x00-\\x1F]'
-    return "[" + "".join(out) + "]"
-
-
-def pattern_rule(pattern: str) -> str:
-    return _regex_node(sre_parse.parse(pattern))
+def pattern_rule(arg: Arg) -> tuple[str, int]:
+    """The GBNF of a patterned argument's value (quotes included) and its most bytes."""
+    if arg.kind not in KIND_RULES:
+        raise ValueError(f"argument {arg.name} has a pattern and kind {arg.kind.value!r}, which "
+                         "the grammar has no rule for; add one to KIND_RULES")
+    rule, size = KIND_RULES[arg.kind]
+    return f'"\\"" {rule} "\\""', size
 
 
 # -- the grammar ---------------------------------------------------------------------
@@ -209,9 +171,9 @@ class _Builder:
                 alts.append("( " + " | ".join(json_literal(c) for c in arg.choices) + " )")
                 size = max(size, *(len(json.dumps(c).encode()) for c in arg.choices))
             elif arg.pattern:
-                alts.append(f'"\\"" {pattern_rule(arg.pattern)} "\\""')
-                width = sre_parse.parse(arg.pattern).getwidth()[1]
-                size = max(size, 2 + 4 * min(width, arg.max_length))
+                rule, width = pattern_rule(arg)
+                alts.append(rule)
+                size = max(size, width)
             else:
                 n = min(arg.max_length, self.cap)
                 alts.append(f'"\\"" char{{0,{n}}} "\\""')

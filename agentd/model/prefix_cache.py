@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agentd.model.llama_private import mark_evaluated
 from agentd.model.runtime import import_llama
 
 if TYPE_CHECKING:
@@ -59,8 +60,7 @@ class PrefixCache:
             llama.reset()  # type: ignore[no-untyped-call]
             path.unlink(missing_ok=True)
             return False
-        llama.input_ids[: len(tokens)] = tokens
-        llama.n_tokens = len(tokens)
+        mark_evaluated(llama, tokens)
         os.utime(path)
         return True
 
