@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from agentd.config import Settings
+from agentd.events import ProgressCallback, ProgressEvent
 from agentd.policy.audit import AuditLog
 from agentd.policy.consent import PolicyEngine
 from agentd.policy.grants import GrantStore
@@ -28,7 +28,6 @@ from agentd.understanding.planner import (
     FinalReply,
     Observation,
     PlannerAction,
-    ProgressCallback,
 )
 
 
@@ -58,7 +57,7 @@ class Events:
 
     def task_added(self, task: TaskRecord) -> None: ...
     def task_changed(self, task: TaskRecord) -> None: ...
-    def progress(self, task: TaskRecord, kind: str, detail: dict[str, Any]) -> None: ...
+    def progress(self, task: TaskRecord, event: ProgressEvent) -> None: ...
     def confirmation_requested(self, task: TaskRecord, step: StepRecord, question: str,
                                can_grant: bool) -> None: ...
 
