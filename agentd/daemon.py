@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from dbus_fast import BusType, MessageType, RequestNameReply
@@ -101,21 +102,26 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                                       heard=tier.understand_heard)
         bus = await connect_session_bus()
         await adapters.start(bus)
-        service = AgentService(bus, journal, registry, grants, audit, settings.exported_tasks,
-                               settings.max_audio_reads_per_caller)
         scheduler = Scheduler(journal, lambda t, late: announce_timer(bus, service, t, late))
         own_input = OwnInput()  # agentd's own taps and keys never count as the user's Allow
         channels = [NotificationConfirmations(bus, own_input)] \
             if settings.confirm_by_notification else []
-        executor = StepExecutor(journal, registry, scheduler, PolicyEngine(grants, registry), audit,
-                                service, channels, settings.confirmation_timeout_s, own_input)
-        runner = TaskRunner(settings, journal, registry, understanding, executor, service)
-        service.runner = runner
-        service.adapters = adapters
-        service.model_name = lambda: getattr(planner, "model_name", "")
-        voice = install_voice(settings, service)
-        if settings.test_fixture:
-            service.state = "ready (test backends)"
+
+        def make_runner(events: AgentService) -> TaskRunner:
+            executor = StepExecutor(journal, registry, scheduler, PolicyEngine(grants, registry),
+                                    audit, events, channels, settings.confirmation_timeout_s,
+                                    own_input)
+            return TaskRunner(settings, journal, registry, understanding, executor, events)
+
+        voice, on_finished = voice_input(settings)
+        service = AgentService(
+            bus, journal, registry, grants, audit, adapters, make_runner,
+            exported_limit=settings.exported_tasks,
+            max_audio_reads=settings.max_audio_reads_per_caller,
+            model_name=lambda: getattr(planner, "model_name", ""),
+            state="ready (test backends)" if settings.test_fixture else "ready",
+            voice=voice, on_finished=on_finished)
+        runner = service.runner
         service.export()
         reply = await bus.request_name(BUS_NAME, NameFlag.DO_NOT_QUEUE)
         if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
@@ -145,22 +151,24 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         journal.close()
 
 
-def install_voice(settings: Settings, service: AgentService) -> VoiceInput | None:
-    """AskAudio's recogniser (loaded on first use) and, if configured, spoken replies."""
+def voice_input(settings: Settings) -> tuple[VoiceInput | None,
+                                              list[Callable[[TaskRecord], None]]]:
+    """AskAudio's recogniser (loaded on first use) and, if configured, the hook that says
+    spoken requests' replies aloud."""
     if settings.voice_recognizer == "none":
-        return None
+        return None, []
     reason = recognizer_backend(settings).unavailable(settings)
     if reason is not None:
         log.info("AskAudio will fail until this is fixed: %s", reason)
-    service.voice = VoiceInput(settings)
-    if settings.voice_speak_replies:
-        def say_reply(task: TaskRecord) -> None:
-            if task.options.get("spoken") and task.reply:
-                spoken = asyncio.ensure_future(speak(task.reply, settings.voice_tts_voice))
-                _background.add(spoken)
-                spoken.add_done_callback(_background.discard)
-        service.on_finished.append(say_reply)
-    return service.voice
+    if not settings.voice_speak_replies:
+        return VoiceInput(settings), []
+
+    def say_reply(task: TaskRecord) -> None:
+        if task.options.get("spoken") and task.reply:
+            spoken = asyncio.ensure_future(speak(task.reply, settings.voice_tts_voice))
+            _background.add(spoken)
+            spoken.add_done_callback(_background.discard)
+    return VoiceInput(settings), [say_reply]
 
 
 _background: set[asyncio.Future[None]] = set()

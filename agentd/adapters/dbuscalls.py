@@ -13,10 +13,11 @@ from dbus_fast import BusType, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 from dbus_fast.errors import AuthError
 
+from agentd.bus.names import DBUS_NAME, DBUS_PATH, PROPERTIES_IFACE
 from agentd.errors import AgentError, Unavailable
 
-DBUS = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
-PROPERTIES = "org.freedesktop.DBus.Properties"
+DBUS = (DBUS_NAME, DBUS_PATH, DBUS_NAME)
+PROPERTIES = PROPERTIES_IFACE
 CALL_TIMEOUT_S = 10.0
 CHECK_TIMEOUT_S = 5.0  # availability checks (doctor, ListTools) must not hang
 

@@ -15,7 +15,7 @@ import json
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from dbus_fast import Message, MessageType
@@ -62,9 +62,15 @@ def _signatures(iface: ServiceInterface) -> dict[str, str]:
 
 
 class AgentService:
+    """The bus face of agentd: Agent1 and the task objects, built whole here. The runner
+    reports to this service (its signals), so ``make_runner`` builds it around ``self``."""
+
     def __init__(self, bus: MessageBus, journal: Journal, registry: ToolRegistry,
-                 grants: GrantStore, audit: AuditLog, exported_limit: int,
-                 max_audio_reads: int = 1) -> None:
+                 grants: GrantStore, audit: AuditLog, adapters: AdapterRegistry,
+                 make_runner: Callable[[AgentService], TaskRunner], *, exported_limit: int,
+                 max_audio_reads: int = 1, model_name: Callable[[], str] = lambda: "",
+                 state: str = "ready", voice: VoiceInput | None = None,
+                 on_finished: Sequence[Callable[[TaskRecord], None]] = ()) -> None:
         self._bus = bus
         self._max_audio_reads = max_audio_reads
         self._journal = journal
@@ -72,12 +78,11 @@ class AgentService:
         self.grants = grants
         self.audit = audit
         self._exported_limit = exported_limit
-        self.runner: TaskRunner | None = None
-        self.model_name: Callable[[], str] = lambda: ""
-        self.state = "ready"
-        self.voice: VoiceInput | None = None  # set by the daemon when voice is configured
-        self.adapters: AdapterRegistry | None = None  # set by the daemon
-        self.on_finished: list[Callable[[TaskRecord], None]] = []
+        self.model_name = model_name
+        self.state = state
+        self.voice = voice  # None: AskAudio is not configured
+        self.adapters = adapters
+        self.on_finished = list(on_finished)
         self._agent = AgentInterface(self)
         self._tasks: OrderedDict[int, TaskInterface] = OrderedDict()
         self._credentials: OrderedDict[str, Caller] = OrderedDict()
@@ -88,6 +93,7 @@ class AgentService:
         self._agentctl = trusted_agentctl_paths()
         self._pending: set[asyncio.Task[None]] = set()
         self._audio_reads: dict[str, int] = {}
+        self.runner = make_runner(self)
 
     def export(self) -> None:
         """Export the agent object and the journal's recent and unfinished tasks."""
@@ -229,7 +235,6 @@ class AgentService:
     # -- what the interfaces ask for -----------------------------------------------------
 
     def submit(self, text: str, options: dict[str, Any], caller: Caller) -> str:
-        assert self.runner is not None
         return task_path(self.runner.submit(text, options, caller).id)
 
     async def submit_audio(self, fd: int | None, options: dict[str, Any],
@@ -261,12 +266,11 @@ class AgentService:
         return self.submit(heard.text, {**ask_options, "spoken": True}, caller)
 
     def answer(self, task: TaskRecord, answer: Answer) -> None:
-        assert self.runner is not None
         self.runner.answer(task, answer)
 
     @property
     def active_tasks(self) -> int:
-        return self.runner.active if self.runner else 0
+        return self.runner.active
 
     def task_paths(self, caller: Caller) -> list[str]:
         return [task_path(task_id) for task_id, obj in self._tasks.items()
@@ -275,10 +279,9 @@ class AgentService:
     async def describe_tools(self) -> list[dict[str, Any]]:
         """Each tool; "available" means implemented and, for adapter tools, a backend works."""
         usable: dict[str, bool] = {}
-        if self.adapters is not None:
-            for spec in self._registry:
-                if spec.capability != "core" and spec.capability not in usable:
-                    usable[spec.capability] = await self.adapters.works(spec.capability)
+        for spec in self._registry:
+            if spec.capability != "core" and spec.capability not in usable:
+                usable[spec.capability] = await self.adapters.works(spec.capability)
         return [{"name": spec.name, "description": spec.description, "risk": spec.risk.value,
                  "capability": spec.capability,
                  "available": (self._registry.is_implemented(spec.name)
@@ -287,8 +290,6 @@ class AgentService:
 
     async def diagnose(self) -> list[dict[str, Any]]:
         """Every capability's backends: available here or not, and why (`agentctl doctor`)."""
-        if self.adapters is None:
-            return []
         return [row.to_json() for row in await self.adapters.diagnose()]
 
     # -- TaskEvents ----------------------------------------------------------------------

@@ -11,7 +11,15 @@ from dbus_fast import BusType, Message, MessageType
 from dbus_fast.aio import MessageBus
 from dbus_fast.errors import AuthError
 
-from agentd.bus.names import AGENT_IFACE, AGENT_PATH, BUS_NAME, DBUS_NAME, DBUS_PATH, TASK_IFACE
+from agentd.bus.names import (
+    AGENT_IFACE,
+    AGENT_PATH,
+    BUS_NAME,
+    DBUS_NAME,
+    DBUS_PATH,
+    PROPERTIES_IFACE,
+    TASK_IFACE,
+)
 from agentd.bus.variants import from_variant, to_vardict
 
 HOW_TO_START = ("agentd is not running on this session bus. Start it with "
@@ -74,7 +82,7 @@ class AgentClient:
         return list(reply.body)
 
     async def properties(self, path: str, iface: str) -> dict[str, Any]:
-        body = await self.call(path, "org.freedesktop.DBus.Properties", "GetAll", "s", [iface])
+        body = await self.call(path, PROPERTIES_IFACE, "GetAll", "s", [iface])
         return from_variant(body[0])  # type: ignore[no-any-return]
 
     async def agent(self) -> dict[str, Any]:

@@ -48,8 +48,8 @@ class NotificationConfirmations:
         self._bus.add_message_handler(self._on_message)
         for member in ("ActionInvoked", "NotificationClosed"):
             await self._bus.call(Message(
-                destination="org.freedesktop.DBus", path="/org/freedesktop/DBus",
-                interface="org.freedesktop.DBus", member="AddMatch", signature="s",
+                destination=DBUS_NAME, path=DBUS_PATH,
+                interface=DBUS_NAME, member="AddMatch", signature="s",
                 body=[f"type='signal',interface='{NOTIFICATIONS_NAME}',member='{member}'"]))
         self._subscribed = True
 

@@ -15,11 +15,13 @@ from typing import Any
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 
+from agentd.bus.names import PROPERTIES_IFACE
+
 ACCESSIBLE = "org.a11y.atspi.Accessible"
 TEXT = "org.a11y.atspi.Text"
 ACTION = "org.a11y.atspi.Action"
 EDITABLE_TEXT = "org.a11y.atspi.EditableText"
-PROPERTIES = "org.freedesktop.DBus.Properties"
+PROPERTIES = PROPERTIES_IFACE
 
 CALL_TIMEOUT_S = 1.0  # one D-Bus call to an app
 WALK_TIMEOUT_S = 4.0  # one app's whole tree

@@ -24,6 +24,7 @@ from dbus_fast.aio import MessageBus
 from agentd.adapters.base import Availability
 from agentd.adapters.dbuscalls import CHECK_TIMEOUT_S, DBUS, call, connect
 from agentd.adapters.screen import CAPABILITY
+from agentd.bus.names import PROPERTIES_IFACE
 from agentd.errors import AgentError, Unavailable
 
 PORTAL = "org.freedesktop.portal.Desktop"
@@ -45,7 +46,7 @@ class PortalScreen:
         except Unavailable as exc:
             return Availability.no(str(exc))
         try:
-            version = await call(bus, PORTAL, PORTAL_PATH, "org.freedesktop.DBus.Properties",
+            version = await call(bus, PORTAL, PORTAL_PATH, PROPERTIES_IFACE,
                                  "Get", "ss", [SCREENSHOT, "version"], timeout=CHECK_TIMEOUT_S)
         except AgentError as exc:
             return Availability.no(f"no xdg-desktop-portal Screenshot on the session bus "

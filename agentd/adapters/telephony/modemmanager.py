@@ -17,6 +17,7 @@ from dbus_fast.aio import MessageBus
 from agentd.adapters.base import Availability
 from agentd.adapters.dbuscalls import CHECK_TIMEOUT_S, call, connect, has_service
 from agentd.adapters.telephony import CAPABILITY
+from agentd.bus.names import OBJECT_MANAGER_IFACE
 from agentd.errors import AgentError, Unavailable
 
 MM_NAME = "org.freedesktop.ModemManager1"
@@ -88,7 +89,7 @@ class ModemManagerTelephony:
             raise _NoModem("no modem: ModemManager is not running on the system bus "
                            "(Debian package modemmanager)")
         try:
-            (objects,) = await call(bus, MM_NAME, MM_PATH, "org.freedesktop.DBus.ObjectManager",
+            (objects,) = await call(bus, MM_NAME, MM_PATH, OBJECT_MANAGER_IFACE,
                                     "GetManagedObjects", timeout=CHECK_TIMEOUT_S)
         except AgentError as exc:
             raise _NoModem(f"no modem: ModemManager did not answer ({exc})") from None
