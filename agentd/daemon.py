@@ -30,12 +30,14 @@ from agentd.bus.service import AgentService
 from agentd.config import Settings, load_settings
 from agentd.errors import AgentError, InvalidRequest, Unavailable
 from agentd.log import setup_logging
-from agentd.policy.audit import AuditLog
 from agentd.policy.consent import OwnInput, PolicyEngine
-from agentd.policy.grants import GrantStore
 from agentd.policy.notify import NotificationConfirmations
-from agentd.tasks.journal import Journal, StorageError, TimerRecord
-from agentd.tasks.model import StepState, TaskRecord
+from agentd.records import StepState, TaskRecord
+from agentd.store.audit import AuditLog
+from agentd.store.database import StorageError
+from agentd.store.grants import GrantStore
+from agentd.store.journal import Journal
+from agentd.store.timers import TimerRecord, TimerStore
 from agentd.tasks.retention import Retention
 from agentd.tasks.runner import TaskRunner, Understanding
 from agentd.tasks.steps import StepExecutor
@@ -102,7 +104,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                                       heard=tier.understand_heard)
         bus = await connect_session_bus()
         await adapters.start(bus)
-        scheduler = Scheduler(journal, lambda t, late: announce_timer(bus, service, t, late))
+        scheduler = Scheduler(TimerStore(journal),
+                              lambda t, late: announce_timer(bus, service, t, late))
         own_input = OwnInput()  # agentd's own taps and keys never count as the user's Allow
         channels = [NotificationConfirmations(bus, own_input)] \
             if settings.confirm_by_notification else []

@@ -26,9 +26,9 @@ from hassil import recognize_best
 
 from agentd.bus.names import AGENT_IFACE, AGENT_PATH, BUS_NAME, TASK_IFACE
 from agentd.policy.consent import PolicyEngine
-from agentd.policy.grants import GrantStore
-from agentd.tasks.journal import Journal
-from agentd.tasks.model import Caller, StepRecord
+from agentd.records import Caller, StepRecord
+from agentd.store.grants import GrantStore
+from agentd.store.journal import Journal
 from agentd.tools.builtin import install_builtin_tools
 from agentd.tools.catalogue import CATALOGUE
 from agentd.tools.context import ToolContext

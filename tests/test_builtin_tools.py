@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from agentd.errors import InvalidArguments, InvalidRequest, NotFound
-from agentd.policy.audit import AuditLog
-from agentd.tasks.journal import Journal, TimerRecord
-from agentd.tasks.model import Caller
+from agentd.records import Caller
+from agentd.store.audit import AuditLog
+from agentd.store.journal import Journal
+from agentd.store.timers import TimerRecord, TimerStore
 from agentd.tools.builtin import install_builtin_tools
 from agentd.tools.builtin.history import parse_since
 from agentd.tools.builtin.scheduler import Scheduler
@@ -51,7 +52,8 @@ class Harness:
     def __init__(self, tmp: Path) -> None:
         self.journal = Journal(tmp / "j.sqlite3")
         self.fired: list[tuple[TimerRecord, float]] = []
-        self.scheduler = Scheduler(self.journal, self._fired)
+        self.timers = TimerStore(self.journal)
+        self.scheduler = Scheduler(self.timers, self._fired)
         self.registry = ToolRegistry(CATALOGUE)
         install_builtin_tools(self.registry)
         self.audit = AuditLog(self.journal)
@@ -90,12 +92,12 @@ def test_timers_start_fire_and_cancel(tmp_path: Path) -> None:
 def test_overdue_timer_fires_late_at_start(tmp_path: Path) -> None:
     async def scenario() -> None:
         h = Harness(tmp_path)
-        h.journal.add_timer("alarm", "wake", time.time() - 120, None)
+        h.timers.add("alarm", "wake", time.time() - 120, None)
         h.scheduler.start()
         await asyncio.sleep(0.1)
         ((timer, late),) = h.fired
         assert timer.label == "wake" and late >= 119
-        assert h.journal.pending_timers() == []
+        assert h.timers.pending() == []
 
     asyncio.run(scenario())
 
@@ -105,7 +107,7 @@ def test_alarm_and_clock(tmp_path: Path) -> None:
         h = Harness(tmp_path)
         text = await h.run("alarm.set", time="23:59", label="bins")
         assert text.startswith("Alarm set for 23:59 ") and text.endswith("(bins).")
-        (alarm,) = h.journal.pending_timers("alarm")
+        (alarm,) = h.timers.pending("alarm")
         assert 0 < alarm.due - time.time() <= 24 * 3600
         assert (await h.run("clock.time")).startswith("It is ")
         await h.scheduler.stop()

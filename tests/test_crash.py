@@ -15,8 +15,8 @@ from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 from helpers import AGENT_PATH, gdbus_ask, raw_call, run_in_terminal, task_json, wait_state
 
-from agentd.tasks.journal import Journal
-from agentd.tasks.model import Caller, StepRecord, StepState, TaskState
+from agentd.records import Caller, StepRecord, StepState, TaskState
+from agentd.store.journal import Journal
 from agentd.tools.registry import Risk
 
 

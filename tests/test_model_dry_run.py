@@ -12,11 +12,12 @@ from pathlib import Path
 
 from agentd.config import Settings
 from agentd.events import ProgressCallback, ProgressEvent
-from agentd.policy.audit import AuditLog
 from agentd.policy.consent import PolicyEngine
-from agentd.policy.grants import GrantStore
-from agentd.tasks.journal import Journal
-from agentd.tasks.model import Caller, StepRecord, TaskRecord
+from agentd.records import Caller, StepRecord, TaskRecord
+from agentd.store.audit import AuditLog
+from agentd.store.grants import GrantStore
+from agentd.store.journal import Journal
+from agentd.store.timers import TimerStore
 from agentd.tasks.runner import TaskRunner, Understanding
 from agentd.tasks.steps import StepExecutor
 from agentd.tools.builtin.scheduler import Scheduler
@@ -72,8 +73,8 @@ def _dry_run(tmp_path: Path, planner: ScriptedPlanner) -> TaskRecord:
         events = Events()
         audit = AuditLog(journal)
         policy = PolicyEngine(GrantStore(journal, registry), registry)
-        executor = StepExecutor(journal, registry, Scheduler(journal, lambda t, late: None),
-                                policy, audit, events, [], 1.0)
+        scheduler = Scheduler(TimerStore(journal), lambda t, late: None)
+        executor = StepExecutor(journal, registry, scheduler, policy, audit, events, [], 1.0)
         understanding = Understanding(lambda text: Plan.nothing(tier="templates"), planner)
         runner = TaskRunner(Settings(state_dir=tmp_path), journal, registry, understanding,
                             executor, events)

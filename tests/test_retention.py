@@ -11,9 +11,9 @@ from pathlib import Path
 from conftest import Bus, Daemon
 
 from agentd.config import Settings
-from agentd.policy.audit import AuditLog
-from agentd.tasks.journal import PRIVATE_REMOVED, Journal
-from agentd.tasks.model import Caller, StepRecord, StepState, TaskState
+from agentd.records import Caller, StepRecord, StepState, TaskState
+from agentd.store.audit import AuditLog
+from agentd.store.journal import PRIVATE_REMOVED, Journal
 from agentd.tasks.retention import DAY_S, Retention
 from agentd.tools.catalogue import CATALOGUE
 from agentd.tools.registry import Risk, ToolRegistry
@@ -69,7 +69,7 @@ def test_audit_log_verifies_across_pruning_and_still_names_edits(tmp_path: Path)
         db.execute(f"UPDATE audit SET time = time - {40 * DAY_S} WHERE seq <= 3")
     # (re-signed: the test moved their times, which the chain covers)
     rows = journal.read("SELECT seq, time, record FROM audit ORDER BY seq")
-    from agentd.policy.audit import GENESIS, _digest
+    from agentd.store.audit import GENESIS, _digest
 
     prev = GENESIS
     with journal.write() as db:
@@ -86,7 +86,8 @@ def test_audit_log_verifies_across_pruning_and_still_names_edits(tmp_path: Path)
     assert audit.verify() == (True, "ok", 3)
     audit.append({"tool": "clock.time", "summary": "after"})
     assert audit.verify()[0]
-    with sqlite3.connect(tmp_path / "j.sqlite3") as db:
+    with sqlite3.connect(tmp_path / "j.sqlite3") as db:  # an editor drops the trigger
+        db.execute("DROP TRIGGER audit_no_update")
         db.execute("UPDATE audit SET record = replace(record, 'step 4', 'step X') "
                    "WHERE seq = 5")
     assert audit.verify() == (False, "record 5 was changed after it was written", 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import configparser
 import os
 import re
@@ -167,3 +168,74 @@ def test_unit_exposure_is_recorded(tmp_path: Path) -> None:
     match = re.search(r"Overall exposure level for agentd.service: ([\d.]+)", out.stdout)
     assert match, out.stdout + out.stderr
     assert float(match.group(1)) <= 6.3
+
+
+def _agentd_imports() -> dict[str, set[str]]:
+    """Module -> the agentd modules it imports at module level (not under TYPE_CHECKING,
+    not inside functions)."""
+    modules = {}
+    for path in (ROOT / "agentd").rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    found.add(full if full in modules else node.module)
+            elif isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+        graph[name] = {m for m in found if m in modules and m != name}
+    return graph
+
+
+def test_modules_import_without_cycles() -> None:
+    graph = _agentd_imports()
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        if module in path:
+            raise AssertionError("import cycle: " + " -> ".join((*path, module)))
+        if module in done:
+            return
+        for imported in graph[module]:
+            visit(imported, (*path, module))
+        done.add(module)
+
+    for module in graph:
+        visit(module, ())
+
+
+# What each layer may import (docs/code-layout.md): lower layers never import higher ones.
+LAYERS = [
+    ("agentd.store", ("agentd.errors", "agentd.records", "agentd.tools.registry",
+                      "agentd.store")),
+    ("agentd.records", ("agentd.tools.registry",)),
+    ("agentd.policy", ("agentd.errors", "agentd.records", "agentd.store", "agentd.tools.registry",
+                       "agentd.bus.names", "agentd.bus.notifications", "agentd.policy")),
+    ("agentd.tools", ("agentd.errors", "agentd.records", "agentd.store", "agentd.tools",
+                      "agentd.policy.content")),
+]
+
+
+@pytest.mark.parametrize(("layer", "allowed"), LAYERS)
+def test_layers_import_only_what_is_below_them(layer: str, allowed: tuple[str, ...]) -> None:
+    """The stores below the policy, the policy and the tools below the task runner: no
+    tasks <-> policy <-> tools cycles."""
+    for module, imported in _agentd_imports().items():
+        if module != layer and not module.startswith(layer + "."):
+            continue
+        for target in imported:
+            assert target.startswith(allowed), f"{module} imports {target}"
+
+
+def test_tables_are_written_only_by_their_store() -> None:
+    """Each table of journal.sqlite3 has one module that writes it (agentd/store/)."""
+    writes = re.compile(r"\b(?:INSERT INTO|UPDATE|DELETE FROM|CREATE TABLE)\b")
+    outside = [str(p.relative_to(ROOT)) for p in (ROOT / "agentd").rglob("*.py")
+               if "store" not in p.parts and writes.search(p.read_text(encoding="utf-8"))]
+    assert outside == []

@@ -32,7 +32,7 @@ from agentd.bus.names import AGENT_IFACE, TASK_IFACE
 from agentd.bus.variants import from_variant, to_vardict
 from agentd.errors import AgentError
 from agentd.policy.consent import Decision
-from agentd.tasks.model import Caller, TaskRecord
+from agentd.records import Caller, TaskRecord
 
 if TYPE_CHECKING:
     from agentd.bus.service import AgentService

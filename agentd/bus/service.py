@@ -39,12 +39,13 @@ from agentd.bus.names import (
 from agentd.bus.variants import to_vardict
 from agentd.errors import Busy, InvalidRequest, NotFound, PermissionDenied, Unavailable
 from agentd.events import ProgressEvent, Question, encode
-from agentd.policy.audit import AuditLog
 from agentd.policy.consent import Answer, Approver, Decision
-from agentd.policy.grants import GrantStore
 from agentd.policy.identity import identify, is_agentctl, trusted_agentctl_paths
-from agentd.tasks.journal import Journal, TimerRecord
-from agentd.tasks.model import Caller, StepRecord, TaskRecord, TaskState
+from agentd.records import Caller, StepRecord, TaskRecord, TaskState
+from agentd.store.audit import AuditLog
+from agentd.store.grants import GrantStore
+from agentd.store.journal import Journal
+from agentd.store.timers import TimerRecord
 from agentd.tasks.runner import TaskRunner, check_options
 from agentd.tools.registry import ToolRegistry
 from agentd.voice.service import VoiceInput, split_options

@@ -29,8 +29,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from agentd.policy.grants import GrantStore
-from agentd.tasks.model import StepRecord, TaskRecord
+from agentd.records import StepRecord, TaskRecord
+from agentd.store.grants import GrantStore
 from agentd.tools.registry import Risk, ToolRegistry
 
 

@@ -15,8 +15,9 @@ import logging
 import time
 
 from agentd.config import Settings
-from agentd.policy.audit import AuditLog
-from agentd.tasks.journal import Journal, StorageError
+from agentd.store.audit import AuditLog
+from agentd.store.database import StorageError
+from agentd.store.journal import Journal
 from agentd.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)

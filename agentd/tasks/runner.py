@@ -27,8 +27,9 @@ from agentd.errors import (
 from agentd.events import Planned, ProgressEvent, UnderstandingStarted
 from agentd.log import current_task_id
 from agentd.policy.consent import Answer, Decision
-from agentd.tasks.journal import Journal, StorageError
-from agentd.tasks.model import Caller, StepRecord, TaskRecord, TaskState
+from agentd.records import Caller, StepRecord, TaskRecord, TaskState
+from agentd.store.database import StorageError
+from agentd.store.journal import Journal
 from agentd.tasks.steps import StepExecutor, StopTask
 from agentd.tools.registry import ToolRegistry
 from agentd.understanding.plan import CANNOT_DO, Plan, PlannedStep

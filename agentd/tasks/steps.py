@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from agentd.errors import AgentError
 from agentd.events import StepChanged
-from agentd.policy.audit import AuditLog
 from agentd.policy.consent import (
     Answer,
     Approver,
@@ -28,8 +27,9 @@ from agentd.policy.consent import (
     Verdict,
 )
 from agentd.policy.content import source_name
-from agentd.tasks.journal import Journal
-from agentd.tasks.model import StepRecord, StepState, TaskRecord, TaskState
+from agentd.records import StepRecord, StepState, TaskRecord, TaskState
+from agentd.store.audit import AuditLog
+from agentd.store.journal import Journal
 from agentd.tools.builtin.scheduler import Scheduler
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ToolRegistry

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agentd.policy.audit import AuditLog
-    from agentd.tasks.journal import Journal
-    from agentd.tasks.model import TaskRecord
+    from agentd.records import TaskRecord
+    from agentd.store.audit import AuditLog
+    from agentd.store.journal import Journal
     from agentd.tools.builtin.scheduler import Scheduler
 
 

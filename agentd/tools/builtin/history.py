@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 from agentd.errors import InvalidArguments
-from agentd.tasks.model import Caller
+from agentd.records import Caller
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolResult
 

@@ -1,4 +1,5 @@
-"""Timers and alarms that survive restarts: due times live in the journal.
+"""Timers and alarms that survive restarts: due times live in the journal's file
+(``agentd.store.timers``).
 
 Waiting is done in short slices against the wall clock, so a phone that suspended
 (the monotonic clock stops) still fires a due timer as soon as it wakes; one that
@@ -12,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from agentd.tasks.journal import Journal, TimerRecord
+from agentd.store.timers import TimerRecord, TimerStore
 
 log = logging.getLogger(__name__)
 
@@ -21,14 +22,14 @@ MAX_SLEEP_S = 15.0
 
 
 class Scheduler:
-    def __init__(self, journal: Journal, on_fire: FireCallback) -> None:
-        self._journal = journal
+    def __init__(self, timers: TimerStore, on_fire: FireCallback) -> None:
+        self._timers = timers
         self._on_fire = on_fire
         self._waiters: dict[int, asyncio.Task[None]] = {}
 
     def start(self) -> None:
-        """Arm every pending timer from the journal (after a restart, too)."""
-        for timer in self._journal.pending_timers():
+        """Arm every pending timer from the store (after a restart, too)."""
+        for timer in self._timers.pending():
             self._arm(timer)
 
     async def stop(self) -> None:
@@ -37,13 +38,16 @@ class Scheduler:
         await asyncio.gather(*self._waiters.values(), return_exceptions=True)
         self._waiters.clear()
 
+    def pending(self, kind: str | None = None) -> list[TimerRecord]:
+        return self._timers.pending(kind)
+
     def add(self, kind: str, label: str, due: float, task_id: int | None) -> TimerRecord:
-        timer = self._journal.add_timer(kind, label, due, task_id)
+        timer = self._timers.add(kind, label, due, task_id)
         self._arm(timer)
         return timer
 
     def cancel(self, timer: TimerRecord) -> None:
-        self._journal.set_timer_state(timer.id, "cancelled")
+        self._timers.set_state(timer.id, "cancelled")
         waiter = self._waiters.pop(timer.id, None)
         if waiter:
             waiter.cancel()
@@ -57,7 +61,7 @@ class Scheduler:
             await asyncio.sleep(min(remaining, MAX_SLEEP_S))
         self._waiters.pop(timer.id, None)
         late = max(0.0, time.time() - timer.due)
-        self._journal.set_timer_state(timer.id, "fired")
+        self._timers.set_state(timer.id, "fired")
         log.info("%s %d (%s) fired%s", timer.kind, timer.id, timer.label or "no label",
                  f", {late:.0f} s late" if late >= 1 else "")
         try:

@@ -26,7 +26,7 @@ async def start_timer(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult
 
 async def cancel_timer(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
     label = _label(args)
-    running = ctx.journal.pending_timers("timer")
+    running = ctx.scheduler.pending("timer")
     if label:
         matching = [t for t in running if t.label.casefold() == label.casefold()]
         if not matching:

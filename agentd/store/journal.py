@@ -1,29 +1,24 @@
 """The journal: every task and step in SQLite (WAL), written before anything runs.
 
 A task unfinished when the daemon died is marked ``interrupted`` by ``recover()``;
-a step that was running becomes ``unknown`` and is never re-run. Timers and alarms
-live here too, so they fire after a restart.
+a step that was running becomes ``unknown`` and is never re-run. The file is shared
+with the other stores (``agentd.store``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentd.errors import AgentError
-from agentd.tasks.model import Caller, StepRecord, StepState, TaskRecord, TaskState
+from agentd.records import Caller, StepRecord, StepState, TaskRecord, TaskState
+from agentd.store.database import Database
 from agentd.tools.registry import Risk
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -56,95 +51,21 @@ CREATE TABLE IF NOT EXISTS steps (
     finished REAL,
     PRIMARY KEY (task_id, idx)
 );
-CREATE TABLE IF NOT EXISTS timers (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL,
-    label TEXT NOT NULL DEFAULT '',
-    due REAL NOT NULL,
-    state TEXT NOT NULL,
-    task_id INTEGER,
-    created REAL NOT NULL,
-    fired REAL
-);
-CREATE TABLE IF NOT EXISTS grants (
-    tool TEXT NOT NULL,
-    caller_exe TEXT NOT NULL,
-    created REAL NOT NULL,
-    PRIMARY KEY (tool, caller_exe)
-);
-CREATE TABLE IF NOT EXISTS audit (
-    seq INTEGER PRIMARY KEY,
-    time REAL NOT NULL,
-    record TEXT NOT NULL,
-    prev TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE INDEX IF NOT EXISTS tasks_by_state ON tasks(state);
-CREATE INDEX IF NOT EXISTS timers_by_state ON timers(state);
 """
+
+
 
 _UNFINISHED = tuple(s.value for s in TaskState if not s.is_final)
 PRIVATE_REMOVED = "(removed: it quoted others' content; see private_result_days)"
 
 
-class StorageError(AgentError):
-    """The journal cannot be written: the disk is full or the file is damaged."""
-
-    name = "StorageFailed"
-
-
-@dataclass(frozen=True)
-class TimerRecord:
-    id: int
-    kind: str  # "timer" or "alarm"
-    label: str
-    due: float
-    state: str  # "pending", "fired", "cancelled"
-    task_id: int | None
-
-
-class Journal:
-    """All writes commit before the call returns (synchronous=FULL): kill -9 loses nothing."""
+class Journal(Database):
+    """Tasks and steps. Opening the journal opens the file the other stores share."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StorageError(f"{path} was written by a newer agentd (schema {version}); "
-                                   "upgrade agentd or move the file away")
-            self._db.executescript(SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(f"cannot open the task journal {path}: {exc}. Move the file "
-                               "away to start with an empty journal") from None
-
-    def close(self) -> None:
-        self._db.close()
-
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        try:
-            with self._db:
-                self._db.execute("BEGIN IMMEDIATE")
-                yield self._db
-        except sqlite3.OperationalError as exc:
-            if "full" in str(exc):
-                raise StorageError(f"the disk holding {self.path.parent} is full; agentd "
-                                   "cannot record tasks. Free some space and try again") from None
-            raise StorageError(f"cannot write the task journal {self.path}: {exc}") from None
-
-    def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        return self._db.execute(sql, params).fetchall()
+        super().__init__(path)
+        self.ensure(SCHEMA)
 
     # -- tasks ------------------------------------------------------------------------
 
@@ -281,31 +202,3 @@ class Journal:
         return StepRecord(index=row[1], tool=row[2], args=json.loads(row[3]), risk=Risk(row[4]),
                           summary=row[5], state=StepState(row[6]), result=row[7],
                           error=row[8], confirmed=bool(row[9]))
-
-    # -- timers and alarms ------------------------------------------------------------
-
-    def add_timer(self, kind: str, label: str, due: float, task_id: int | None) -> TimerRecord:
-        with self.write() as db:
-            cur = db.execute(
-                "INSERT INTO timers (kind, label, due, state, task_id, created) "
-                "VALUES (?,?,?,?,?,?)", (kind, label, due, "pending", task_id, time.time()))
-        assert cur.lastrowid is not None
-        return TimerRecord(cur.lastrowid, kind, label, due, "pending", task_id)
-
-    def pending_timers(self, kind: str | None = None) -> list[TimerRecord]:
-        sql = "SELECT id, kind, label, due, state, task_id FROM timers WHERE state='pending'"
-        params: tuple[Any, ...] = ()
-        if kind:
-            sql += " AND kind=?"
-            params = (kind,)
-        return [TimerRecord(*r) for r in self._db.execute(sql + " ORDER BY due", params)]
-
-    def set_timer_state(self, timer_id: int, state: str) -> None:
-        with self.write() as db:
-            db.execute("UPDATE timers SET state=?, fired=? WHERE id=?",
-                       (state, time.time() if state == "fired" else None, timer_id))
-
-    def timer(self, timer_id: int) -> TimerRecord | None:
-        row = self._db.execute("SELECT id, kind, label, due, state, task_id FROM timers "
-                               "WHERE id=?", (timer_id,)).fetchone()
-        return TimerRecord(*row) if row else None

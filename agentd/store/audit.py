@@ -26,11 +26,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentd.tasks.journal import Journal, StorageError
+from agentd.store.database import Database, StorageError
 
 GENESIS = "0" * 64
 log = logging.getLogger(__name__)
 
+
+# Append-only: triggers refuse UPDATE and DELETE (pruning drops the delete trigger for
+# its own transaction, see ``prune``).
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    time REAL NOT NULL,
+    record TEXT NOT NULL,
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
 
 @dataclass(frozen=True)
 class AuditEntry:
@@ -49,8 +65,9 @@ def _digest(seq: int, when: float, record: str, prev: str) -> str:
 
 
 class AuditLog:
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Database) -> None:
         self._journal = journal
+        journal.ensure(SCHEMA)
         self._head_file = journal.path.parent / "audit.head"
         rows = journal.read("SELECT seq, hash, prev FROM audit ORDER BY seq DESC LIMIT 1")
         self._seq, self._head = rows[0][:2] if rows else (0, GENESIS)

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from agentd.errors import InvalidRequest, NotFound
-from agentd.tasks.journal import Journal
+from agentd.store.database import Database
 from agentd.tools.registry import Risk, ToolRegistry
 
 MAX_EXE = 4096
@@ -27,9 +27,19 @@ class Grant:
         return {"tool": self.tool, "caller_exe": self.caller_exe, "created": self.created}
 
 
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS grants (
+    tool TEXT NOT NULL,
+    caller_exe TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (tool, caller_exe)
+);
+"""
+
 class GrantStore:
-    def __init__(self, journal: Journal, registry: ToolRegistry) -> None:
-        self._journal = journal
+    def __init__(self, db: Database, registry: ToolRegistry) -> None:
+        self._journal = db
+        db.ensure(SCHEMA)
         self._registry = registry
         self._cache: set[tuple[str, str]] = {
             (g.tool, g.caller_exe) for g in self.list()}
