@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: all run test lint bench introspection tools-doc deps clean llama-wheel embedder smollm2 bench-model \
+.PHONY: all run test check lint bench introspection tools-doc deps clean llama-wheel embedder smollm2 bench-model \
 	judgment \
 	deb image qemu vm-test vm-smoke-arm64 flash image-deps
 
@@ -26,6 +26,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The edit loop: the unit and daemon layers without the slow tests (tests/conftest.py).
+check: $(STAMP)
+	$(BIN)/pytest -m "(unit or daemon) and not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check agentd tests bench testing

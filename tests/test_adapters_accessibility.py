@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Bus, Daemon, wait_for
-from fixtures_desktop import (
+from testkit.bus import Bus, Daemon, wait_for
+from testkit.desktop import (
     SUPPORT,
     DesktopMissing,
     accessibility_bus,
@@ -26,10 +26,12 @@ from fixtures_desktop import (
     gtk_app,
     headless_phoc,
 )
-from helpers import ask_and_allow
+from testkit.helpers import ask_and_allow
 
 from agentd.adapters.accessibility.atspi import REGISTRY, AtspiAccessibility
 from agentd.adapters.accessibility.tree import ACCESSIBLE, call, read_app
+
+pytestmark = pytest.mark.services
 
 APP = "a11y_app.py"
 

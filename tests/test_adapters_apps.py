@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Bus, Daemon, wait_for
+from testkit.bus import Bus, Daemon, wait_for
 
 from agentd.adapters.apps.entries import command_line, discover, find_app
 from agentd.adapters.apps.launch import ExecLauncher
 from agentd.errors import NotFound
+
+pytestmark = pytest.mark.daemon
 
 
 def desktop_file(folder: Path, file_id: str, name: str, marker: Path | None = None,

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from agentd_testing.backends import FixtureBackend
-from conftest import Bus, Daemon
+from testkit.bus import Bus, Daemon
 
-from agentd.adapters.base import AdapterRegistry, Availability
+from agentd.adapters.base import AdapterRegistry, Availability, Capability
 from agentd.errors import Unavailable
 from agentd.tools.catalogue import CATALOGUE
+
+pytestmark = pytest.mark.daemon
 
 CAPABILITIES = sorted({spec.capability for spec in CATALOGUE} - {"core"})
 
@@ -63,6 +65,10 @@ class _Backend:
         return Availability(self.ok, "fine" if self.ok else f"{self.name} is broken")
 
 
+async def _no(backend: _Backend) -> Availability | None:
+    return Availability.no(f"{backend.name} is broken") if backend.name == "first" else None
+
+
 def test_registry_picks_the_first_available_real_backend() -> None:
     adapters = AdapterRegistry(["things", "nothing"])
     with pytest.raises(ValueError, match="test backend"):
@@ -70,9 +76,19 @@ def test_registry_picks_the_first_available_real_backend() -> None:
     adapters.register(_Backend("first", False))
     adapters.register(_Backend("second", True))
     adapters.register(_Backend("third", True))
-    assert asyncio.run(adapters.select("things")).name == "second"
+    things = Capability[_Backend]("things")
+    assert asyncio.run(adapters.select(things)).name == "second"
     with pytest.raises(Unavailable, match="no nothing backend is installed"):
-        asyncio.run(adapters.select("nothing"))
+        asyncio.run(adapters.select(Capability[_Backend]("nothing")))
+    # A check about the call: "third" serves it, "second" is skipped, "first" says why not.
+    async def serves(backend: _Backend) -> Availability | None:
+        return None if backend.name == "second" else await backend.availability()
+
+    assert asyncio.run(adapters.select(things, serves)).name == "third"
+    usable, reasons = asyncio.run(adapters.usable(things, serves))
+    assert [b.name for b in usable] == ["third"] and reasons == ["first: first is broken"]
+    with pytest.raises(Unavailable, match=r"^none: first: first is broken$"):
+        asyncio.run(adapters.select(things, lambda b: _no(b), lambda r: "none: " + "; ".join(r)))
     rows = asyncio.run(adapters.diagnose())
     assert [(r.capability, r.backend, r.available, r.selected) for r in rows] == [
         ("nothing", "", False, False), ("things", "first", False, False),
@@ -86,4 +102,4 @@ def test_registry_never_selects_a_test_backend() -> None:
     broken.capability = "telephony"
     adapters.register(broken)
     with pytest.raises(Unavailable, match=r"\(broken: broken is broken\)"):
-        asyncio.run(adapters.select("telephony"))
+        asyncio.run(adapters.select(Capability[_Backend]("telephony")))

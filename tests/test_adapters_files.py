@@ -10,12 +10,14 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from conftest import Bus, Daemon
+from testkit.bus import Bus, Daemon
 
 from agentd.adapters.files import kind_of
 from agentd.adapters.files.folders import Folders, read_user_dirs
 from agentd.adapters.files.xdg import XdgFolders
 from agentd.errors import NotFound, PermissionDenied
+
+pytestmark = pytest.mark.daemon
 
 USER_DIRS = """# written by xdg-user-dirs-update
 XDG_DESKTOP_DIR="$HOME/Desktop"

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Bus, Daemon
-from helpers import ask_and_allow, sandboxed
+from testkit.bus import Bus, Daemon
+from testkit.helpers import ask_and_allow, sandboxed
 
 from agentd.adapters.input import Operation, encode
 from agentd.adapters.input.broker import request_device
@@ -40,6 +40,8 @@ from agentd.adapters.input.encode import (
 from agentd.adapters.input.uinput import UinputInput, drm_screen_size
 from agentd.errors import AgentError, InvalidArguments, Unavailable
 from agentd.tools.catalogue import KEYS
+
+pytestmark = pytest.mark.services
 
 SHIFT = 42
 

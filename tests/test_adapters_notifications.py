@@ -18,8 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Bus, Daemon, wait_for
-from helpers import wait_state
+from testkit.bus import Bus, Daemon, wait_for
+from testkit.helpers import wait_state
+
+pytestmark = pytest.mark.services
 
 SUPPORT = Path(__file__).parent / "support"
 

@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Bus, Daemon, wait_for
 from dbus_fast import BusType
 from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusBool, DBusDouble, DBusUInt32
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property
 from test_adapters_telephony import daemon_on, system_bus  # noqa: F401 (fixtures)
+from testkit.bus import Bus, Daemon, wait_for
 
 from agentd.adapters.base import AdapterRegistry
 from agentd.adapters.power.sysfs import SysfsBattery
@@ -28,6 +28,8 @@ from agentd.adapters.power.upower import UPowerBattery
 from agentd.errors import Unavailable
 from agentd.tools.catalogue import CATALOGUE
 from agentd.tools.registry import ToolRegistry
+
+pytestmark = pytest.mark.services
 
 UPOWERD = "/usr/libexec/upowerd"
 

@@ -15,10 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import Bus, Daemon, wait_for
-from fixtures_desktop import HEADLESS as PHOC_HEADLESS
-from fixtures_desktop import gtk_app
 from PIL import Image
+from testkit.bus import Bus, Daemon, wait_for
+from testkit.desktop import HEADLESS as PHOC_HEADLESS
+from testkit.desktop import gtk_app
+
+pytestmark = pytest.mark.services
 
 SUPPORT = Path(__file__).parent / "support"
 HEADLESS = {"WLR_BACKENDS": "headless", "WLR_RENDERER": "pixman", "WLR_LIBINPUT_NO_DEVICES": "1"}

@@ -26,12 +26,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Bus, Daemon, wait_for
 from dbus_fast import BusType
 from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusStr, DBusUInt32
 from dbus_fast.service import ServiceInterface, dbus_method
 from test_adapters_telephony import daemon_on, system_bus  # noqa: F401 (fixtures)
+from testkit.bus import Bus, Daemon, wait_for
 
 from agentd.adapters.base import AdapterRegistry
 from agentd.adapters.settings import check_value
@@ -42,6 +42,8 @@ from agentd.adapters.settings.tools import backend_for, install_settings_tools
 from agentd.errors import InvalidRequest, Unavailable
 from agentd.tools.catalogue import CATALOGUE
 from agentd.tools.registry import ToolRegistry
+
+pytestmark = pytest.mark.services
 
 NETWORK_MANAGER = "/usr/sbin/NetworkManager"
 KEYFILE = {"GSETTINGS_BACKEND": "keyfile"}

@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BUS_CONFIG, Bus, Daemon, wait_for
-from helpers import answer_in_terminal, gdbus_ask, wait_state
+from testkit.bus import BUS_CONFIG, Bus, Daemon, wait_for
+from testkit.helpers import answer_in_terminal, gdbus_ask, wait_state
+
+pytestmark = pytest.mark.services
 
 MODEM_MANAGER = "/usr/sbin/ModemManager"
 

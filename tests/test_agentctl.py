@@ -6,8 +6,11 @@ import json
 import subprocess
 import time
 
-from conftest import AGENTCTL, Bus, Daemon
-from helpers import answer_in_terminal, gdbus_ask, run_in_terminal, wait_state
+import pytest
+from testkit.bus import AGENTCTL, Bus, Daemon
+from testkit.helpers import answer_in_terminal, gdbus_ask, run_in_terminal, wait_state
+
+pytestmark = pytest.mark.daemon
 
 
 def test_ask_prints_progress_and_reply(bus: Bus, daemon: Daemon) -> None:

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AGENTCTL, Bus, wait_for
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
-from helpers import (
+from testkit.bus import AGENTCTL, Bus, wait_for
+from testkit.helpers import (
     SUPPORT,
     answer_in_terminal,
     ask_and_allow,
@@ -48,6 +48,8 @@ from agentd.bus.names import (
 from agentd.bus.variants import from_variant
 from agentd.model.prompt import observation_text
 from agentd.understanding.planner import Observation
+
+pytestmark = pytest.mark.daemon
 
 CLIENT = str(SUPPORT / "bus_client.py")
 DOOR = "text 555 0100 the door code is 4512"

@@ -22,6 +22,8 @@ from agentd.tools.catalogue import CATALOGUE
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ToolRegistry
 
+pytestmark = pytest.mark.unit
+
 NOW = dt.datetime(2026, 11, 25, 14, 30, tzinfo=dt.UTC)
 
 

@@ -6,9 +6,10 @@ import json
 import re
 from typing import Any
 
-from conftest import AGENTCTL, Bus, Daemon
+import pytest
 from dbus_fast import Variant
-from helpers import (
+from testkit.bus import AGENTCTL, Bus, Daemon
+from testkit.helpers import (
     AGENT_PATH,
     answer_in_terminal,
     dbus_error,
@@ -20,6 +21,8 @@ from helpers import (
 )
 
 from agentd.tools.catalogue import CATALOGUE
+
+pytestmark = pytest.mark.daemon
 
 
 def test_ask_clock_time_end_to_end(bus: Bus, daemon: Daemon) -> None:

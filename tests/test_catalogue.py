@@ -13,6 +13,8 @@ from agentd.tools.builtin import install_builtin_tools
 from agentd.tools.catalogue import CATALOGUE
 from agentd.tools.registry import Risk, ToolRegistry
 
+pytestmark = pytest.mark.unit
+
 DOC = Path(__file__).parent.parent / "docs" / "tools-v1.md"
 BUILTIN = {"clock.time", "timer.start", "timer.cancel", "alarm.set", "agent.history"}
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AGENTCTL, Bus, Daemon, wait_for
-from helpers import (
+from testkit.bus import AGENTCTL, Bus, Daemon, wait_for
+from testkit.helpers import (
     audit,
     audited_requests,
     fixture_daemon,
@@ -24,6 +24,8 @@ from helpers import (
 )
 
 from agentd.errors import InvalidRequest
+
+pytestmark = pytest.mark.daemon
 
 
 def test_test_backends_are_announced(bus: Bus) -> None:

@@ -10,14 +10,16 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import AGENTCTL, AGENTD, Bus, Daemon, wait_for
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
-from helpers import AGENT_PATH, gdbus_ask, raw_call, run_in_terminal, task_json, wait_state
+from testkit.bus import AGENTCTL, AGENTD, Bus, Daemon, wait_for
+from testkit.helpers import AGENT_PATH, gdbus_ask, raw_call, run_in_terminal, task_json, wait_state
 
 from agentd.records import Caller, StepRecord, StepState, TaskState
 from agentd.store.journal import Journal
 from agentd.tools.registry import Risk
+
+pytestmark = pytest.mark.daemon
 
 
 def journal_path(bus: Bus) -> Path:
@@ -151,7 +153,7 @@ def test_agentctl_says_how_to_start_agentd(bus: Bus) -> None:
     assert "systemctl --user start agentd" in out.stderr
     env = {k: v for k, v in bus.env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
     env["XDG_RUNTIME_DIR"] = str(bus.root / "no-runtime")
-    from conftest import AGENTCTL
+    from testkit.bus import AGENTCTL
     out2 = subprocess.run([AGENTCTL, "status"], env=env, capture_output=True, text=True,
                           timeout=30)
     assert out2.returncode == 3

@@ -17,6 +17,8 @@ from agentd.events import (
     encode,
 )
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(("event", "wire"), [
     (UnderstandingStarted(), ("understanding", {})),

@@ -15,11 +15,11 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import Bus, Daemon
 from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from testkit.bus import Bus, Daemon
 
 from agentd.bus.names import AGENT_IFACE, AGENT_PATH, BUS_NAME, TASK_IFACE
 
@@ -47,6 +47,8 @@ scalar = st.one_of(
     st.tuples(st.just("ay"), st.binary(max_size=2000)),
     st.tuples(st.just("as"), st.lists(text, max_size=5)),
 )
+
+pytestmark = pytest.mark.daemon
 option_key = st.sampled_from(["dry_run", "templates_only", "sudo", ""]) | text.filter(bool)
 options = st.dictionaries(option_key, scalar.map(lambda t: Variant(*t)), max_size=8)
 task_path = st.integers(0, 10**18).map(lambda n: f"{AGENT_PATH}/task/{n}") | st.sampled_from(

@@ -16,10 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import AGENTCTL, Bus, Daemon
-from helpers import sandboxed
+from testkit.bus import AGENTCTL, Bus, Daemon
+from testkit.helpers import sandboxed
 
 from agentd.policy.identity import identify, interpreter, is_agentctl
+
+pytestmark = pytest.mark.services
 
 SLEEP = "import time; time.sleep(30)"
 

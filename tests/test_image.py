@@ -28,7 +28,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]  # builds and boots: minutes
+# Builds and boots: minutes.
+pytestmark = [pytest.mark.image, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 SCENARIOS = ["agentd-ready", "screenshot", "app-open", "uinput-tap", "notification",
              "notification-allow", "files",

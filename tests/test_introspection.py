@@ -7,9 +7,12 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conftest import Bus, Daemon
+import pytest
+from testkit.bus import Bus, Daemon
 
 from agentd.bus.introspect import interface_xml
+
+pytestmark = pytest.mark.daemon
 
 SYSTEM_DBUS = Path(__file__).parent.parent / "system" / "dbus"
 

@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Bus, Daemon
-from helpers import gdbus_ask, wait_state
+from testkit.bus import Bus, Daemon
+from testkit.helpers import gdbus_ask, wait_state
+
+pytestmark = pytest.mark.daemon
 
 ROOT = Path(__file__).resolve().parent.parent
 

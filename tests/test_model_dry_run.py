@@ -10,6 +10,8 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from agentd.config import Settings
 from agentd.events import ProgressCallback, ProgressEvent
 from agentd.policy.consent import PolicyEngine
@@ -30,6 +32,8 @@ from agentd.understanding.planner import (
     Observation,
     PlannerAction,
 )
+
+pytestmark = pytest.mark.unit
 
 
 class ScriptedPlanner:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fixtures_model import EmbedderFiles, embedder_files
+from testkit.model import EmbedderFiles
 
 from agentd.model.toolrag import Embedder, ToolRanker
 from agentd.tools.catalogue import CATALOGUE
 
-__all__ = ["embedder_files"]
+pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-from fixtures_model import tiny_gguf
 
 from agentd.model.engine import Sampling, generate
 from agentd.model.grammar import KIND_RULES, build_grammar, integer_rule, parse_action
@@ -18,7 +17,7 @@ from agentd.tools.registry import Arg, Kind, Risk, ToolSpec, day
 from agentd.understanding.plan import PlannedStep
 from agentd.understanding.planner import FinalReply
 
-__all__ = ["tiny_gguf"]
+pytestmark = pytest.mark.model
 
 
 def _as_regex(rule: str) -> re.Pattern[str]:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fixtures_model import EmbedderFiles, embedder_files, tiny_gguf
+from testkit.model import EmbedderFiles
 
 from agentd.model.engine import Sampling
 from agentd.model.grammar import build_grammar
@@ -28,7 +28,8 @@ from agentd.understanding.plan import CANNOT_DO, PlannedStep
 from agentd.understanding.planner import FinalReply, Observation
 from agentd.understanding.templates import load_intents
 
-__all__ = ["embedder_files", "tiny_gguf"]
+pytestmark = pytest.mark.model
+
 SPECS = {s.name: s for s in CATALOGUE}
 
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fixtures_model import EmbedderFiles, embedder_files, smollm2
+from testkit.model import EmbedderFiles
 
 from agentd.tools.catalogue import CATALOGUE
 from agentd.tools.registry import ToolRegistry
@@ -21,7 +21,7 @@ from agentd.understanding.templates import TemplateTier
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.judgment import ModelSetup, judge, load_cases
 
-__all__ = ["embedder_files", "smollm2"]
+pytestmark = pytest.mark.model
 
 
 @pytest.mark.slow

@@ -10,12 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import llama_cpp
-from fixtures_model import tiny_gguf
+import pytest
 
 from agentd.model import llama_private
 from agentd.model.runtime import Threads, load_llama
 
-__all__ = ["tiny_gguf"]
+pytestmark = pytest.mark.model
+
 HINT = "llama-cpp-python changed: re-check agentd/model/llama_private.py"
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures_model import tiny_gguf
 
 from agentd.errors import ModelUnavailable
 from agentd.events import ModelLoaded, ModelLoading, ProgressEvent, Thinking
@@ -24,7 +23,8 @@ from agentd.tools.catalogue import CATALOGUE
 from agentd.understanding.plan import PlannedStep
 from agentd.understanding.planner import FinalReply, Observation
 
-__all__ = ["tiny_gguf"]
+pytestmark = pytest.mark.model
+
 SETTINGS = [s for s in CATALOGUE if s.name.startswith(("settings.", "notifications."))]
 
 
@@ -118,6 +118,7 @@ import json, sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from test_model_planner import _planner
+
 planner = _planner(Path({model!r}), Path({cache!r}))
 planner.decide("is bluetooth on?", [], lambda event: None)
 print(json.dumps(planner.last_stats.to_json()))

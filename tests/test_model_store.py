@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fixtures_model import tiny_gguf
 
 from agentd.errors import ModelUnavailable
 from agentd.model.store import ModelStore
 
-__all__ = ["tiny_gguf"]
+pytestmark = pytest.mark.model
 
 
 def _leftovers(root: Path) -> list[str]:

@@ -7,14 +7,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Bus, Daemon
-from fixtures_model import EmbedderFiles, embedder_files, tiny_gguf
-from helpers import gdbus_ask, wait_state
+from testkit.bus import Bus, Daemon
+from testkit.helpers import gdbus_ask, wait_state
+from testkit.model import EmbedderFiles
 
 from agentd.tools.catalogue import CATALOGUE
 from agentd.tools.registry import ToolRegistry
 
-__all__ = ["embedder_files", "tiny_gguf"]
+pytestmark = pytest.mark.model
+
 TOOLS = {spec.name for spec in CATALOGUE}
 MODEL_ENV = {"AGENTD_PLANNER": "model", "AGENTD_MODEL_MAX_STEPS": "2",
              "AGENTD_CONFIRMATION_TIMEOUT_S": "0.5", "AGENTD_CONFIRM_BY_NOTIFICATION": "false",

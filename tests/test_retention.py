@@ -8,7 +8,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from conftest import Bus, Daemon
+import pytest
+from testkit.bus import Bus, Daemon
 
 from agentd.config import Settings
 from agentd.records import Caller, StepRecord, StepState, TaskState
@@ -17,6 +18,8 @@ from agentd.store.journal import PRIVATE_REMOVED, Journal
 from agentd.tasks.retention import DAY_S, Retention
 from agentd.tools.catalogue import CATALOGUE
 from agentd.tools.registry import Risk, ToolRegistry
+
+pytestmark = pytest.mark.unit
 
 
 def _task(journal: Journal, request: str, state: TaskState, tool: str, result: str,

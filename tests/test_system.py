@@ -17,6 +17,8 @@ import pytest
 from agentd.bus.names import BUS_NAME
 from agentd.config import Settings, load_settings
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).parent.parent
 SYSTEM = ROOT / "system"
 

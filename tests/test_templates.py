@@ -21,6 +21,8 @@ from agentd.understanding.templates import (
     split_contact,
 )
 
+pytestmark = pytest.mark.unit
+
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "requests_en.txt"
 
 Step = tuple[str, dict[str, Any]]
@@ -655,6 +657,7 @@ def test_clock_hhmm(hour: int, minute: int, ampm: str | None, expected: str | No
         (7, 0, None, None),
     ],
 )
+
 def test_relative_hhmm(hour: int, offset: int, ampm: str | None, expected: str | None) -> None:
     assert numbers.relative_hhmm(hour, offset, ampm) == expected
 

@@ -14,16 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Bus, Daemon
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
-from fixtures_voice import SPOKEN_COMMANDS, speech, whisper_model
-from helpers import AGENT_PATH, gdbus_ask, task_json, wait_state
+from testkit.bus import Bus, Daemon
+from testkit.helpers import AGENT_PATH, gdbus_ask, task_json, wait_state
+from testkit.voice import SPOKEN_COMMANDS, speech
 
 from agentd.bus.variants import to_vardict
 
-__all__ = ["whisper_model"]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 
 def ask_audio(bus: Bus, data: bytes | None, options: dict[str, Any] | None = None,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixtures_voice import speech
+from testkit.voice import speech
 
 from agentd.errors import InvalidRequest, ModelUnavailable
 from agentd.voice import audio
@@ -16,6 +16,8 @@ from agentd.voice.bias import command_examples, recognition_prompt
 from agentd.voice.models import WHISPER_BASE, find_sources, install_whisper, is_installed
 from agentd.voice.record import FileSource
 from agentd.voice.vad import Endpointer, EnergyVad, make_vad, speech_seconds
+
+pytestmark = pytest.mark.model
 
 
 def wav(samples: np.ndarray, rate: int, bits: int = 16, channels: int = 1,

@@ -9,9 +9,9 @@ registered only when the ``test_fixture`` setting is set, and are marked ``test`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 from agentd.errors import Unavailable
 
@@ -43,6 +43,33 @@ class Backend(Protocol):
     async def availability(self) -> Availability:
         """Whether this backend works here; checked again on every call to ``select``."""
         ...
+
+
+B = TypeVar("B")
+
+
+class Capability(Generic[B]):
+    """A capability and the Protocol its backends implement: ``select`` returns a ``B``.
+
+    ``TELEPHONY = Capability[Telephony]("telephony")``; the name is what tool
+    declarations (``ToolSpec.capability``) and `agentctl doctor` say.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"Capability({self.name!r})"
+
+
+# Whether one backend can serve this call: its availability for what is asked, or None
+# when it does not serve it at all (then it is skipped without a reason).
+Check = Callable[[B], Awaitable[Availability | None]]
+# The Unavailable message from the reasons of the backends that could not.
+Refusal = Callable[[list[str]], str]
 
 
 @dataclass(frozen=True)
@@ -79,19 +106,38 @@ class AdapterRegistry:
     def backends(self, capability: str) -> list[Backend]:
         return list(self._backends.get(capability, []))
 
-    async def select(self, capability: str) -> Backend:
-        """The first available backend, or ``Unavailable`` saying why each one is not."""
-        reasons = []
-        for backend in self._backends.get(capability, []):
+    async def usable(self, capability: Capability[B], check: Check[B] | None = None
+                     ) -> tuple[list[B], list[str]]:
+        """The real backends that can serve a call, preferred first, and why the others
+        cannot. ``check`` asks each one about this call (a setting, an operation); the
+        default is its ``availability()``. The one way every tool picks its backend."""
+        usable: list[B] = []
+        reasons: list[str] = []
+        for backend in self._backends.get(capability.name, []):
             if backend.test:
-                continue  # test backends replace tool handlers themselves (testing.py)
-            state = await backend.availability()
+                continue  # test backends replace tool handlers themselves (agentd.testing)
+            typed = cast(B, backend)
+            state = await (check(typed) if check else backend.availability())
+            if state is None:
+                continue
             if state.ok:
-                return backend
-            reasons.append(f"{backend.name}: {state.reason}")
+                usable.append(typed)
+            else:
+                reasons.append(f"{backend.name}: {state.reason}")
+        return usable, reasons
+
+    async def select(self, capability: Capability[B], check: Check[B] | None = None,
+                     refusal: Refusal | None = None) -> B:
+        """The first backend ``usable`` finds, or ``Unavailable`` saying why each one is
+        not (``refusal`` words it for the call)."""
+        usable, reasons = await self.usable(capability, check)
+        if usable:
+            return usable[0]
+        if refusal is not None:
+            raise Unavailable(refusal(reasons))
         if not reasons:
-            raise Unavailable(f"no {capability} backend is installed in this agentd")
-        raise Unavailable(f"no {capability} backend works here ({'; '.join(reasons)})")
+            raise Unavailable(f"no {capability.name} backend is installed in this agentd")
+        raise Unavailable(f"no {capability.name} backend works here ({'; '.join(reasons)})")
 
     async def works(self, capability: str) -> bool:
         """Whether some real backend of ``capability`` is available now (test backends

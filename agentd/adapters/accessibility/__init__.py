@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from agentd.adapters.base import Capability
+
 CAPABILITY = "accessibility"
 
 
@@ -53,3 +55,7 @@ class Accessibility(Protocol):
         """Insert ``text`` at the caret of the focused editable field; ``NotFound`` when
         no field has the focus."""
         ...
+
+
+# The typed handle tools select backends with (``AdapterRegistry.select``).
+ACCESSIBILITY_CAPABILITY = Capability[Accessibility](CAPABILITY)

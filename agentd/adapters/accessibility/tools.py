@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-from agentd.adapters.accessibility import CAPABILITY, Accessibility
+from agentd.adapters.accessibility import ACCESSIBILITY_CAPABILITY
 from agentd.adapters.base import AdapterRegistry
 from agentd.policy.content import claim
 from agentd.tools.context import ToolContext
@@ -13,7 +11,7 @@ from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
 
 def install_accessibility_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> None:
     async def read(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
-        backend = cast(Accessibility, await adapters.select(CAPABILITY))
+        backend = await adapters.select(ACCESSIBILITY_CAPABILITY)
         screen = await backend.read_screen()
         title = screen.window if screen.window else screen.app
         where = f"{title} ({screen.app})" if screen.window and screen.window != screen.app \

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from agentd.adapters.apps.entries import DesktopApp
+from agentd.adapters.base import Capability
 
 CAPABILITY = "apps"
 
@@ -25,3 +26,7 @@ class Apps(Protocol):
     def launch(self, app: DesktopApp) -> None:
         """Start ``app`` detached from agentd."""
         ...
+
+
+# The typed handle tools select backends with (``AdapterRegistry.select``).
+APPS_CAPABILITY = Capability[Apps](CAPABILITY)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 
-from agentd.adapters.apps import CAPABILITY, Apps
+from agentd.adapters.apps import APPS_CAPABILITY, Apps
 from agentd.adapters.base import AdapterRegistry
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
@@ -13,7 +12,7 @@ from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
 
 def install_app_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> None:
     async def backend() -> Apps:
-        return cast(Apps, await adapters.select(CAPABILITY))
+        return await adapters.select(APPS_CAPABILITY)
 
     async def list_apps(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
         apps = await asyncio.to_thread((await backend()).installed)

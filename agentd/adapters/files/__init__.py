@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from agentd.adapters.base import Capability
+
 CAPABILITY = "files"
 
 # Document types beyond text/*: by MIME type, then by extension for what mimetypes lacks.
@@ -68,3 +70,7 @@ class Files(Protocol):
     def trash(self, path: str) -> Path:
         """Move ``path`` to the trash (never unlink); the path it has in the trash."""
         ...
+
+
+# The typed handle tools select backends with (``AdapterRegistry.select``).
+FILES_CAPABILITY = Capability[Files](CAPABILITY)

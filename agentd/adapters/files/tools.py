@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 
 from agentd.adapters.base import AdapterRegistry
-from agentd.adapters.files import CAPABILITY, FileEntry, Files
+from agentd.adapters.files import FILES_CAPABILITY, FileEntry, Files
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
 
@@ -22,7 +21,7 @@ def _names(entries: list[FileEntry]) -> str:
 
 def install_file_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> None:
     async def backend() -> Files:
-        return cast(Files, await adapters.select(CAPABILITY))
+        return await adapters.select(FILES_CAPABILITY)
 
     async def find(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
         files = await backend()

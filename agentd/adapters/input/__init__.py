@@ -11,6 +11,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Protocol
 
+from agentd.adapters.base import Availability, Capability
+
 CAPABILITY = "input"
 
 
@@ -27,6 +29,10 @@ class Input(Protocol):
 
     name: str
     operations: frozenset[Operation]
+
+    async def availability(self) -> Availability:
+        """Whether this backend works here (``agentd.adapters.base.Backend``)."""
+        ...
 
     async def tap_target(self, target: str) -> str:
         """Activate the showing widget named ``target``; a phrase naming what was tapped."""
@@ -47,3 +53,7 @@ class Input(Protocol):
     async def press_key(self, key: str) -> None:
         """Press and release a catalogue key ("back", "home", "volume_up", ...)."""
         ...
+
+
+# The typed handle tools select backends with (``AdapterRegistry.select``).
+INPUT_CAPABILITY = Capability[Input](CAPABILITY)

@@ -4,41 +4,34 @@ points, keys and typing as a keyboard)."""
 
 from __future__ import annotations
 
-from typing import cast
-
-from agentd.adapters.base import AdapterRegistry
-from agentd.adapters.input import CAPABILITY, Input, Operation
+from agentd.adapters.base import AdapterRegistry, Availability, Check
+from agentd.adapters.input import INPUT_CAPABILITY, Input, Operation
 from agentd.errors import NotFound, Unavailable
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
+
+
+def can(operation: Operation) -> Check[Input]:
+    """A backend serves ``operation`` if it has it and works here."""
+    async def check(backend: Input) -> Availability:
+        if operation not in backend.operations:
+            return Availability.no(f"cannot {operation}")
+        return await backend.availability()
+    return check
 
 
 async def backends_for(adapters: AdapterRegistry, operation: Operation
                        ) -> tuple[list[Input], list[str]]:
     """The available backends that can do ``operation``, preferred first; and why the
     others cannot."""
-    usable: list[Input] = []
-    reasons: list[str] = []
-    for backend in adapters.backends(CAPABILITY):
-        if backend.test:
-            continue
-        if operation not in getattr(backend, "operations", frozenset()):
-            reasons.append(f"{backend.name}: cannot {operation}")
-            continue
-        state = await backend.availability()
-        if state.ok:
-            usable.append(cast(Input, backend))
-        else:
-            reasons.append(f"{backend.name}: {state.reason}")
-    return usable, reasons
+    return await adapters.usable(INPUT_CAPABILITY, can(operation))
 
 
 async def first_for(adapters: AdapterRegistry, operation: Operation) -> Input:
-    usable, reasons = await backends_for(adapters, operation)
-    if not usable:
-        why = "; ".join(reasons) or "no input backend is installed"
-        raise Unavailable(f"nothing here can {operation} ({why})")
-    return usable[0]
+    return await adapters.select(
+        INPUT_CAPABILITY, can(operation),
+        lambda reasons: f"nothing here can {operation} "
+                        f"({'; '.join(reasons) or 'no input backend is installed'})")
 
 
 def install_input_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from agentd.adapters.base import Capability
+
 CAPABILITY = "notifications"
 
 
@@ -40,3 +42,7 @@ class Notifications(Protocol):
     async def clear(self) -> int:
         """Close every open notification agentd knows of; how many."""
         ...
+
+
+# The typed handle tools select backends with (``AdapterRegistry.select``).
+NOTIFICATIONS_CAPABILITY = Capability[Notifications](CAPABILITY)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from agentd.adapters.base import AdapterRegistry
-from agentd.adapters.notifications import CAPABILITY, Notifications
+from agentd.adapters.notifications import NOTIFICATIONS_CAPABILITY, Notifications
 from agentd.policy.content import claim
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
@@ -13,7 +11,7 @@ from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
 
 def install_notification_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> None:
     async def backend() -> Notifications:
-        return cast(Notifications, await adapters.select(CAPABILITY))
+        return await adapters.select(NOTIFICATIONS_CAPABILITY)
 
     async def send(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
         nid = await (await backend()).send(str(args["summary"]), str(args.get("body", "")))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from agentd.adapters.base import Capability
+
 CAPABILITY = "power"
 NO_BATTERY = "no battery"  # every "this device has none" reason starts so
 
@@ -34,3 +36,7 @@ class Power(Protocol):
     async def battery(self) -> Battery:
         """The battery now; ``Unavailable`` starting "no battery" when there is none."""
         ...
+
+
+# The typed handle tools select backends with (``AdapterRegistry.select``).
+POWER_CAPABILITY = Capability[Power](CAPABILITY)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from agentd.adapters.base import Capability
+
 CAPABILITY = "screen"
 
 
@@ -15,3 +17,7 @@ class Screen(Protocol):
     def capture_png(self) -> bytes:
         """The screen, now, as a PNG."""
         ...
+
+
+# The typed handle tools select backends with (``AdapterRegistry.select``).
+SCREEN_CAPABILITY = Capability[Screen](CAPABILITY)

