@@ -16,6 +16,13 @@ devices (docs/consent.md says so); no other program is handed one.
 
 Requests: ``{"device": "touchscreen", "width": W, "height": H}`` or
 ``{"device": "keyboard"}``; replies: ``{"ok": true}`` with the fd, or ``{"error": why}``.
+
+The identity service (``agentd.policy.identity``): in its systemd unit agentd runs in a
+user namespace of its own and cannot read its callers' ``/proc/PID/exe``. It sends
+``{"identify": true}`` with a pidfd of the caller (``SCM_RIGHTS``); the broker, root and
+outside that namespace, reads the process with the same code agentd uses and answers
+``{"identity": {...}}`` (``ProcessIdentity``'s fields), for agentd alone and only about
+processes of agentd's own uid.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from typing import Any
 
 from agentd.adapters.input import encode
 from agentd.errors import AgentError, Unavailable
-from agentd.policy.identity import identify, interpreter
+from agentd.policy.identity import identify, identify_pidfd, interpreter, to_reply
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +103,7 @@ def request_device(kind: str, size: tuple[int, int] | None = None,
 
 def is_agentd(pid: int, agentd_paths: Iterable[str]) -> str:
     """Why ``pid`` is not agentd, or ""."""
-    who = identify(pid)
+    who = identify(pid, source="proc")  # never through the service: that is this broker
     if who.sandboxed:
         return f"a sandboxed app ({who.program or who.sandbox}) is not agentd"
     if not who.program:
@@ -135,7 +142,17 @@ def serve_one(conn: socket.socket, devnode: str, agentd_paths: Iterable[str]) ->
     conn.settimeout(TIMEOUT_S)
     pid, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                                       struct.calcsize("3i")))
-    data = conn.recv(MAX_REQUEST)  # read first: a refusal then reaches a waiting reader
+    # Read first: a refusal then reaches a waiting reader.
+    data, fds, _, _ = socket.recv_fds(conn, MAX_REQUEST, 1)
+    try:
+        serve_request(conn, pid, uid, data, fds, devnode, agentd_paths)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def serve_request(conn: socket.socket, pid: int, uid: int, data: bytes, fds: list[int],
+                  devnode: str, agentd_paths: Iterable[str]) -> None:
     why = is_agentd(pid, agentd_paths)
     if why:
         log.warning("refused pid %d (uid %d): %s", pid, uid, why)
@@ -145,6 +162,11 @@ def serve_one(conn: socket.socket, devnode: str, agentd_paths: Iterable[str]) ->
         request = json.loads(data.decode(errors="replace") or "{}")
         if not isinstance(request, dict):
             raise ValueError("the request is not a JSON object")
+        if request.get("identify") is True:
+            if len(fds) != 1:
+                raise ValueError("an identify request carries one pidfd")
+            conn.sendall(json.dumps(to_reply(identify_pidfd(fds[0], uid))).encode())
+            return
         device = create(request, devnode)
     except ValueError as exc:
         conn.sendall(json.dumps({"error": str(exc)}).encode())
