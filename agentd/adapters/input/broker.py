@@ -22,7 +22,8 @@ user namespace of its own and cannot read its callers' ``/proc/PID/exe``. It sen
 ``{"identify": true}`` with a pidfd of the caller (``SCM_RIGHTS``); the broker, root and
 outside that namespace, reads the process with the same code agentd uses and answers
 ``{"identity": {...}}`` (``ProcessIdentity``'s fields), for agentd alone and only about
-processes of agentd's own uid.
+processes of agentd's own uid. Likewise ``{"opened": "/dev/input/eventN"}``: whether a
+process other than agentd (the compositor) has that node open yet (``{"opened": bool}``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import socket
 import struct
 import sys
@@ -51,6 +53,7 @@ MAX_SIDE = 10_000
 TIMEOUT_S = 10.0
 EVENT = struct.Struct("llHHi")  # struct input_event: timeval, type, code, value
 SD_LISTEN_FDS_START = 3
+EVENT_NODE = re.compile(r"/dev/input/event[0-9]{1,4}")
 
 
 class BrokeredDevice:
@@ -96,6 +99,22 @@ def request_device(kind: str, size: tuple[int, int] | None = None,
         raise AgentError(f"the uinput broker refused the {kind}: "
                          f"{reply.get('error', 'no device in its reply')}")
     return BrokeredDevice(fds[0], kind)
+
+
+def opened_elsewhere(node: str, path: Path = SOCKET) -> bool:
+    """Whether another process (the compositor) has ``node`` open, as the broker sees it;
+    False when it cannot say (agentd then waits its timeout out, as before)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(TIMEOUT_S)
+            conn.connect(str(path))
+            conn.sendall(json.dumps({"opened": node}).encode() + b"\n")
+            data = conn.recv(MAX_REQUEST)
+        reply = json.loads(data.decode(errors="replace") or "{}")
+    except (OSError, ValueError) as exc:
+        log.debug("the uinput broker cannot say whether %s is open: %s", node, exc)
+        return False
+    return isinstance(reply, dict) and reply.get("opened") is True
 
 
 # -- the broker (root) ------------------------------------------------------------------
@@ -166,6 +185,14 @@ def serve_request(conn: socket.socket, pid: int, uid: int, data: bytes, fds: lis
             if len(fds) != 1:
                 raise ValueError("an identify request carries one pidfd")
             conn.sendall(json.dumps(to_reply(identify_pidfd(fds[0], uid))).encode())
+            return
+        if "opened" in request:
+            node = request["opened"]
+            if not (isinstance(node, str) and EVENT_NODE.fullmatch(node)):
+                raise ValueError("opened: only /dev/input/eventN")
+            from agentd.adapters.input.uinput import opened_elsewhere as opened_here
+
+            conn.sendall(json.dumps({"opened": opened_here(node, also_not=pid)}).encode())
             return
         device = create(request, devnode)
     except ValueError as exc:
