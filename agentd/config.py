@@ -103,6 +103,9 @@ class Settings:
     test_fixture: str = _described(
         "", "TESTS ONLY: a JSON file that enables the named test backends (content sources "
         "and a recording telephony backend); never set this on a phone")
+    identity_source: str = _described(
+        "auto", "where agentd reads who calls it: auto (/proc, or agentd-uinput.service's "
+        "identity answer where its sandbox closes /proc), proc or service")
     log_level: str = _described("info", "debug, info, warning or error")
 
     @classmethod

@@ -30,6 +30,7 @@ from agentd.bus.service import AgentService
 from agentd.config import Settings, load_settings
 from agentd.errors import AgentError, InvalidRequest, Unavailable
 from agentd.log import setup_logging
+from agentd.policy import identity
 from agentd.policy.consent import OwnInput, PolicyEngine
 from agentd.policy.notify import NotificationConfirmations
 from agentd.records import StepState, TaskRecord
@@ -79,6 +80,10 @@ async def announce_timer(bus: MessageBus, service: AgentService, timer: TimerRec
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    try:
+        identity.configure(settings.identity_source)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
     journal = Journal(settings.state_dir / "journal.sqlite3")
     try:
         audit = AuditLog(journal)

@@ -304,3 +304,35 @@ def test_broker_refuses_a_sandboxed_agentd(broker: tuple[Path, Path],
                      binds=(root, str(sock.parent)))
     out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     assert "a sandboxed app (flatpak:org.example.Evil) is not agentd" in out.stdout, out
+
+
+def test_the_broker_says_whether_the_compositor_opened_a_device(
+        broker: tuple[Path, Path], tmp_path: Path) -> None:
+    """In its unit agentd cannot read the compositor's /proc/PID/fd: the broker looks, for
+    agentd alone, at /dev/input/eventN alone, leaving agentd's own fds out."""
+    from agentd.adapters.input.broker import opened_elsewhere as asked
+    from agentd.adapters.input.uinput import opened_elsewhere
+
+    sock, asker = broker  # asker.py is agentd's path for this broker: it asks instead
+    asker.write_text("import sys\nfrom pathlib import Path\n"
+                     "from agentd.adapters.input.broker import opened_elsewhere\n"
+                     "for node in sys.argv[2:]:\n"
+                     "    print(opened_elsewhere(node, Path(sys.argv[1])))\n")
+    out = subprocess.run([sys.executable, str(asker), str(sock),
+                          "/dev/input/event999", "/etc/passwd"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.stdout.split() == ["False", "False"], out  # nobody; not a node it answers
+    assert not asked("/dev/input/event999", sock)  # not agentd: refused, so False
+    node = tmp_path / "event7"
+    node.write_bytes(b"")
+    with open(node, "rb"):
+        reader = subprocess.Popen([sys.executable, "-c", f"f = open({str(node)!r}, 'rb'); "
+                                   "print('open', flush=True); import time; time.sleep(30)"],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            assert reader.stdout is not None and reader.stdout.readline().strip() == "open"
+            assert opened_elsewhere(str(node))
+            assert not opened_elsewhere(str(node), also_not=reader.pid)  # agentd's own
+        finally:
+            reader.kill()
+            reader.wait()

@@ -154,7 +154,8 @@ class AgentService:
         if reply is not None and reply.message_type is MessageType.METHOD_RETURN:
             creds = {k: v.value for k, v in reply.body[0].items()}
         uid = int(creds.get("UnixUserID", -1))
-        who = identify(int(creds.get("ProcessID", -1)))
+        # Off the event loop: it may ask the identity service (docs/reliability.md).
+        who = await asyncio.to_thread(identify, int(creds.get("ProcessID", -1)))
         caller = Caller(bus_name=sender, uid=uid, pid=who.pid, exe=who.exe,
                         program=who.program, sandbox=who.sandbox,
                         agentctl=uid == os.getuid() and is_agentctl(who, self._agentctl))
@@ -173,7 +174,7 @@ class AgentService:
         if not caller.agentctl:
             return "only the user can allow this: through agentd's notification, or " \
                 "`agentctl confirm ID` in a terminal"
-        now = identify(caller.pid)
+        now = await asyncio.to_thread(identify, caller.pid)
         if (now.exe, now.program) != (caller.exe, caller.program):
             return "the process behind this connection is no longer the program that " \
                 "connected"

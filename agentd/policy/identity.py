@@ -16,6 +16,16 @@ recycled for another process while it is read, this module works out:
   ask, but holds no grants and is never taken for agentctl;
 - whether it has a controlling terminal.
 
+Where the facts come from (``identify``'s ``source``, the ``identity_source`` setting):
+agentd reads ``/proc/PID`` itself; but in its systemd unit it runs in a user namespace of
+its own (``PrivateUsers=yes``), and from there the kernel refuses ``/proc/PID/exe``,
+``environ``, ``root`` and ``cwd`` of every process outside it, even of the same uid. Then
+agentd passes a pidfd of the caller to ``agentd-uinput.service`` (root, outside the
+sandbox, ``/run/agentd-uinput.sock``), which reads the same files with this same module
+(``identify_pidfd``) and answers, for agentd alone and only about processes of agentd's
+own uid. If neither works the caller has no verified identity (fail closed), never a
+weaker one.
+
 What this cannot stop (and ``docs/consent.md`` says why): a process of the same user
 outside a sandbox can ptrace agentctl or type into a terminal it runs; uid separation or
 a sandbox is the boundary, this module only makes sure nothing else is *mistaken* for the
@@ -26,12 +36,19 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import dataclasses
+import json
+import logging
 import os
 import re
 import select
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
 
 INTERPRETERS = ("python", "perl", "ruby", "node", "bash", "sh", "dash", "zsh")
 # Interpreter flags that change no code that runs (shebang lines use some of them).
@@ -43,6 +60,13 @@ CODE_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONINSPECT", "PYTHONSTARTUP", "PYTHO
 MAX_APP_ID = 255
 FLATPAK_CGROUP = re.compile(r"app-flatpak-([A-Za-z0-9_.-]+?)-\d+\.scope")
 SNAP_CGROUP = re.compile(r"/snap\.([A-Za-z0-9-]+)\.")
+# The identity service: agentd-uinput.service answers {"identify": true} with a pidfd.
+# A root-owned directory, so no program of the user can put its own socket there.
+SERVICE = Path("/run/agentd-uinput.sock")
+SERVICE_TIMEOUT_S = 10.0  # socket activation starts a Python process (seconds under TCG)
+MAX_REPLY = 65536
+SOURCES = ("auto", "proc", "service")
+_source = "auto"
 
 
 @dataclass(frozen=True)
@@ -63,10 +87,37 @@ class ProcessIdentity:
         return bool(self.sandbox)
 
 
-def identify(pid: int) -> ProcessIdentity:
+class _Closed(Exception):
+    """/proc/PID/exe refused (EACCES/EPERM): agentd cannot look at this process itself."""
+
+
+def configure(source: str) -> None:
+    """Where ``identify`` gets its facts by default (the ``identity_source`` setting):
+    "auto" (``/proc``, the identity service where ``/proc`` is closed to agentd), "proc"
+    or "service"."""
+    global _source
+    if source not in SOURCES:
+        raise ValueError(f"identity_source {source!r}: one of {', '.join(SOURCES)}")
+    _source = source
+
+
+def identify(pid: int, source: str | None = None) -> ProcessIdentity:
     """Everything above about ``pid``; a dead or unreadable process has an empty identity."""
     if pid <= 0:
         return ProcessIdentity(problem="the bus did not say which process this is")
+    source = source or _source
+    if source == "service":
+        return _ask_service(pid)
+    try:
+        return _identify_proc(pid)
+    except _Closed as exc:
+        if source == "proc":
+            return ProcessIdentity(pid, problem=f"cannot read process {pid} ({exc})")
+        return _ask_service(pid, f"/proc/{pid}/exe: {exc}")
+
+
+def _identify_proc(pid: int) -> ProcessIdentity:
+    """Read from ``/proc`` here; ``_Closed`` when this process may not look at ``pid``."""
     try:
         pidfd = os.pidfd_open(pid)
     except ProcessLookupError:
@@ -77,12 +128,128 @@ def identify(pid: int) -> ProcessIdentity:
         identity = _read(pid)
         # The pidfd pins the process: if it is still running, every file read above
         # belonged to it, not to a process that got its pid afterwards.
-        readable, _, _ = select.select([pidfd], [], [], 0)
-        if readable:
+        if _exited(pidfd):
             return ProcessIdentity(pid, problem=f"process {pid} exited while agentd looked")
         return identity
     finally:
         os.close(pidfd)
+
+
+def _exited(pidfd: int) -> bool:
+    readable, _, _ = select.select([pidfd], [], [], 0)
+    return bool(readable)
+
+
+# -- the identity service: agentd's side ---------------------------------------------------
+
+
+def _ask_service(pid: int, why: str = "identity_source = service") -> ProcessIdentity:
+    """The service's answer about ``pid``, or an empty identity that says why not."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return ProcessIdentity(pid, problem=f"process {pid} is gone")
+    except OSError as exc:
+        return _unverified(pid, why, f"no pidfd for it ({exc.strerror})")
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(SERVICE_TIMEOUT_S)
+            conn.connect(str(SERVICE))
+            socket.send_fds(conn, [b'{"identify": true}\n'], [pidfd])
+            data = b""
+            while len(data) < MAX_REPLY and (chunk := conn.recv(MAX_REPLY)):
+                data += chunk
+    except OSError as exc:
+        return _unverified(pid, why, f"the identity service at {SERVICE} did not answer "
+                           f"({exc}); is agentd-uinput.socket enabled?")
+    finally:
+        os.close(pidfd)
+    try:
+        reply = json.loads(data.decode(errors="replace"))
+    except ValueError:
+        reply = None
+    if not isinstance(reply, dict) or "identity" not in reply:
+        error = reply.get("error") if isinstance(reply, dict) else None
+        return _unverified(pid, why, f"the identity service at {SERVICE} refused: "
+                           f"{str(error or 'an unreadable reply')[:200]}")
+    try:
+        return _from_reply(pid, reply["identity"])
+    except (TypeError, ValueError) as exc:
+        return _unverified(pid, why, f"the identity service at {SERVICE} gave an "
+                           f"unreadable answer ({exc})")
+
+
+def _unverified(pid: int, why: str, what: str) -> ProcessIdentity:
+    log.warning("cannot verify who process %d is: agentd cannot read its /proc (%s) and %s; "
+                "it gets no verified identity (no grants, never agentctl)", pid, why, what)
+    return ProcessIdentity(pid, problem=f"cannot verify process {pid}: {what}")
+
+
+def _from_reply(pid: int, fields: Any) -> ProcessIdentity:
+    """A ProcessIdentity from the service's JSON, every field of its own type."""
+    if not isinstance(fields, dict):
+        raise TypeError("not an object")
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(ProcessIdentity):
+        value = fields.get(field.name, field.default)
+        if type(value) is not type(field.default):
+            raise TypeError(f"{field.name} is not a {type(field.default).__name__}")
+        values[field.name] = value
+    if values["sandbox"] not in ("", "flatpak", "snap"):
+        raise ValueError(f"unknown sandbox {values['sandbox']!r}")
+    values["pid"] = pid  # the pid as agentd (and its bus) number it
+    return ProcessIdentity(**values)
+
+
+# -- the identity service: the service's side (root, outside agentd's sandbox) -------------
+
+
+def pid_of_pidfd(fd: int) -> int:
+    """The pid a pidfd refers to (in this process's pid namespace); -1 if it is gone,
+    ``ValueError`` if ``fd`` is no pidfd."""
+    if os.readlink(f"/proc/self/fd/{fd}") != "anon_inode:[pidfd]":
+        raise ValueError("not a pidfd")
+    for line in Path(f"/proc/self/fdinfo/{fd}").read_text().splitlines():
+        if line.startswith("Pid:"):
+            return int(line.split()[1])
+    raise ValueError("no Pid in the pidfd's fdinfo (kernel older than 5.3?)")
+
+
+def _uids(pid: int) -> set[int]:
+    """Real, effective, saved and filesystem uid of ``pid``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return {int(u) for u in line.split()[1:]}
+    raise OSError(f"no Uid in /proc/{pid}/status")
+
+
+def identify_pidfd(pidfd: int, uid: int) -> ProcessIdentity:
+    """What ``identify`` reads, about the process of ``pidfd``, but only if all its uids
+    are ``uid`` (the asker's own): the answer tells the asker no more than it could read
+    itself without a sandbox. Read from ``/proc`` (never through the service)."""
+    try:
+        pid = pid_of_pidfd(pidfd)
+    except (OSError, ValueError) as exc:
+        return ProcessIdentity(problem=f"no process: {exc}")
+    if pid <= 0:
+        return ProcessIdentity(problem="the process is gone")
+    try:
+        if _uids(pid) != {uid}:
+            return ProcessIdentity(pid, problem=f"process {pid} is not of uid {uid}")
+        identity = _read(pid)
+        if _uids(pid) != {uid}:  # it exec'd a setuid program meanwhile
+            return ProcessIdentity(pid, problem=f"process {pid} is not of uid {uid}")
+    except _Closed as exc:
+        return ProcessIdentity(pid, problem=f"cannot read process {pid} ({exc})")
+    except OSError:
+        return ProcessIdentity(pid, problem=f"process {pid} is gone")
+    if _exited(pidfd):
+        return ProcessIdentity(pid, problem=f"process {pid} exited while it was read")
+    return identity
+
+
+def to_reply(identity: ProcessIdentity) -> dict[str, Any]:
+    return {"identity": dataclasses.asdict(identity)}
 
 
 def _read_rechecked(pid: int) -> ProcessIdentity:
@@ -105,6 +272,11 @@ def _read(pid: int) -> ProcessIdentity:
     proc = Path(f"/proc/{pid}")
     try:
         exe = os.readlink(proc / "exe")
+    except PermissionError as exc:  # another user namespace, or another uid
+        raise _Closed(exc.strerror) from None
+    except OSError as exc:
+        return ProcessIdentity(pid, problem=f"cannot read process {pid} ({exc.strerror})")
+    try:
         argv = (proc / "cmdline").read_bytes().split(b"\0")
         stat = (proc / "stat").read_text()
         cgroup = (proc / "cgroup").read_text()

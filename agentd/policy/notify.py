@@ -103,7 +103,8 @@ class NotificationConfirmations:
         if decision is None:
             return None
         pid = await self._pid_of(server)
-        return Answer(decision, Approver("notification", identify(pid).program or server, pid))
+        who = await asyncio.to_thread(identify, pid)
+        return Answer(decision, Approver("notification", who.program or server, pid))
 
     async def _server(self) -> str | None:
         """The unique name of the notification server right now, or None."""

@@ -226,6 +226,17 @@ def agentd_ready(phone: Phone) -> str:
     pid = int(props["MainPID"])
     if not pid:
         raise Failed("agentd.service has no main process: it was not started by systemd")
+    # The unit's sandbox is in effect: a user namespace of its own (PrivateUsers=yes), in
+    # which the callers' /proc/PID/exe is closed to agentd and identities come from
+    # agentd-uinput.service (the approvals below stand on them).
+    if os.readlink(f"/proc/{pid}/ns/user") == os.readlink("/proc/self/ns/user"):
+        raise Failed("agentd runs in the host's user namespace: its unit's PrivateUsers=yes "
+                     "is not in effect")
+    analyzed = phone.run("systemd-analyze", "--user", "security", "--no-pager",
+                         "agentd.service").stdout
+    exposure = re.search(r"Overall exposure level for agentd.service: ([0-9.]+)", analyzed)
+    if exposure:
+        phone.emit(f"FIGURE agentd_exposure={exposure[1]}")
     phone.emit(f"FIGURE agentd_ready_s={ready_s:.1f}")
     time.sleep(5)  # let the start settle, then measure agentd at rest
     ticks = os.sysconf("SC_CLK_TCK")

@@ -16,6 +16,14 @@ devices (docs/consent.md says so); no other program is handed one.
 
 Requests: ``{"device": "touchscreen", "width": W, "height": H}`` or
 ``{"device": "keyboard"}``; replies: ``{"ok": true}`` with the fd, or ``{"error": why}``.
+
+The identity service (``agentd.policy.identity``): in its systemd unit agentd runs in a
+user namespace of its own and cannot read its callers' ``/proc/PID/exe``. It sends
+``{"identify": true}`` with a pidfd of the caller (``SCM_RIGHTS``); the broker, root and
+outside that namespace, reads the process with the same code agentd uses and answers
+``{"identity": {...}}`` (``ProcessIdentity``'s fields), for agentd alone and only about
+processes of agentd's own uid. Likewise ``{"opened": "/dev/input/eventN"}``: whether a
+process other than agentd (the compositor) has that node open yet (``{"opened": bool}``).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import socket
 import struct
 import sys
@@ -33,7 +42,7 @@ from typing import Any
 
 from agentd.adapters.input import encode
 from agentd.errors import AgentError, Unavailable
-from agentd.policy.identity import identify, interpreter
+from agentd.policy.identity import identify, identify_pidfd, interpreter, to_reply
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +53,7 @@ MAX_SIDE = 10_000
 TIMEOUT_S = 10.0
 EVENT = struct.Struct("llHHi")  # struct input_event: timeval, type, code, value
 SD_LISTEN_FDS_START = 3
+EVENT_NODE = re.compile(r"/dev/input/event[0-9]{1,4}")
 
 
 class BrokeredDevice:
@@ -91,12 +101,28 @@ def request_device(kind: str, size: tuple[int, int] | None = None,
     return BrokeredDevice(fds[0], kind)
 
 
+def opened_elsewhere(node: str, path: Path = SOCKET) -> bool:
+    """Whether another process (the compositor) has ``node`` open, as the broker sees it;
+    False when it cannot say (agentd then waits its timeout out, as before)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(TIMEOUT_S)
+            conn.connect(str(path))
+            conn.sendall(json.dumps({"opened": node}).encode() + b"\n")
+            data = conn.recv(MAX_REQUEST)
+        reply = json.loads(data.decode(errors="replace") or "{}")
+    except (OSError, ValueError) as exc:
+        log.debug("the uinput broker cannot say whether %s is open: %s", node, exc)
+        return False
+    return isinstance(reply, dict) and reply.get("opened") is True
+
+
 # -- the broker (root) ------------------------------------------------------------------
 
 
 def is_agentd(pid: int, agentd_paths: Iterable[str]) -> str:
     """Why ``pid`` is not agentd, or ""."""
-    who = identify(pid)
+    who = identify(pid, source="proc")  # never through the service: that is this broker
     if who.sandboxed:
         return f"a sandboxed app ({who.program or who.sandbox}) is not agentd"
     if not who.program:
@@ -135,7 +161,17 @@ def serve_one(conn: socket.socket, devnode: str, agentd_paths: Iterable[str]) ->
     conn.settimeout(TIMEOUT_S)
     pid, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                                       struct.calcsize("3i")))
-    data = conn.recv(MAX_REQUEST)  # read first: a refusal then reaches a waiting reader
+    # Read first: a refusal then reaches a waiting reader.
+    data, fds, _, _ = socket.recv_fds(conn, MAX_REQUEST, 1)
+    try:
+        serve_request(conn, pid, uid, data, fds, devnode, agentd_paths)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def serve_request(conn: socket.socket, pid: int, uid: int, data: bytes, fds: list[int],
+                  devnode: str, agentd_paths: Iterable[str]) -> None:
     why = is_agentd(pid, agentd_paths)
     if why:
         log.warning("refused pid %d (uid %d): %s", pid, uid, why)
@@ -145,6 +181,19 @@ def serve_one(conn: socket.socket, devnode: str, agentd_paths: Iterable[str]) ->
         request = json.loads(data.decode(errors="replace") or "{}")
         if not isinstance(request, dict):
             raise ValueError("the request is not a JSON object")
+        if request.get("identify") is True:
+            if len(fds) != 1:
+                raise ValueError("an identify request carries one pidfd")
+            conn.sendall(json.dumps(to_reply(identify_pidfd(fds[0], uid))).encode())
+            return
+        if "opened" in request:
+            node = request["opened"]
+            if not (isinstance(node, str) and EVENT_NODE.fullmatch(node)):
+                raise ValueError("opened: only /dev/input/eventN")
+            from agentd.adapters.input.uinput import opened_elsewhere as opened_here
+
+            conn.sendall(json.dumps({"opened": opened_here(node, also_not=pid)}).encode())
+            return
         device = create(request, devnode)
     except ValueError as exc:
         conn.sendall(json.dumps({"error": str(exc)}).encode())

@@ -27,11 +27,13 @@ import itertools
 import logging
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from agentd.adapters.base import Availability
 from agentd.adapters.input import CAPABILITY, Operation, encode
+from agentd.adapters.input.broker import opened_elsewhere as broker_opened_elsewhere
 from agentd.adapters.input.broker import request_device
 from agentd.errors import AgentError, InvalidArguments, Unavailable
 
@@ -84,12 +86,14 @@ def drm_screen_size(drm: Path = DRM) -> tuple[int, int] | None:
     return width, height
 
 
-def opened_elsewhere(node: str, proc: Path = Path("/proc")) -> bool:
-    """Whether a process other than this one has ``node`` open (readable /proc entries
-    only: the compositor runs as the same user, or passes logind's fd on to it)."""
-    me = str(os.getpid())
+def opened_elsewhere(node: str, proc: Path = Path("/proc"), also_not: int = 0) -> bool:
+    """Whether a process other than this one (and ``also_not``) has ``node`` open
+    (readable /proc entries only: the compositor runs as the same user, or passes logind's
+    fd on to it; in agentd's unit none are, and the broker looks instead:
+    ``broker.opened_elsewhere``)."""
+    me = {str(os.getpid()), str(also_not)}
     for pid in proc.iterdir():
-        if not pid.name.isdigit() or pid.name == me:
+        if not pid.name.isdigit() or pid.name in me:
             continue
         try:
             fds = list((pid / "fd").iterdir())
@@ -116,12 +120,13 @@ def event_node(name: str, sysfs: Path = Path("/sys/class/input")) -> str | None:
     return f"/dev/input/event{max(found)}" if found else None
 
 
-async def _until_opened(device: Any, name: str) -> None:
+async def _until_opened(device: Any, name: str,
+                        opened: Callable[[str], bool] = opened_elsewhere) -> None:
     node = getattr(getattr(device, "device", None), "path", None) or event_node(name)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + OPEN_TIMEOUT_S
     while node and loop.time() < deadline:
-        if await asyncio.to_thread(opened_elsewhere, node):
+        if await asyncio.to_thread(opened, node):
             break
         await asyncio.sleep(0.05)
     else:
@@ -246,7 +251,7 @@ class UinputInput:
             if self._touch is None:
                 self._touch = self._create(touch_capabilities(size), TOUCH_NAME,
                                            [encode.INPUT_PROP_DIRECT], size)
-                await _until_opened(self._touch, TOUCH_NAME)
+                await _until_opened(self._touch, TOUCH_NAME, self._opened)
         return self._touch
 
     async def _keyboard_device(self) -> Any:
@@ -254,8 +259,15 @@ class UinputInput:
             if self._keyboard is None:
                 self._keyboard = self._create({encode.EV_KEY: encode.keyboard_keys()},
                                               KEYBOARD_NAME, [])
-                await _until_opened(self._keyboard, KEYBOARD_NAME)
+                await _until_opened(self._keyboard, KEYBOARD_NAME, self._opened)
         return self._keyboard
+
+    def _opened(self, node: str) -> bool:
+        """Whether the compositor has opened ``node``; the broker's devices: the broker
+        looks (in agentd's unit, other processes' /proc/PID/fd are closed to agentd)."""
+        if self._direct():
+            return opened_elsewhere(node)
+        return broker_opened_elsewhere(node, self._broker)
 
     def _create(self, events: dict[int, Any], name: str, props: list[int],
                 size: tuple[int, int] | None = None) -> Any:
