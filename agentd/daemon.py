@@ -34,7 +34,7 @@ from agentd.policy import identity
 from agentd.policy.consent import OwnInput, PolicyEngine
 from agentd.policy.notify import NotificationConfirmations
 from agentd.records import StepState, TaskRecord
-from agentd.store.audit import AuditLog
+from agentd.store.audit import AuditLog, StepAudit
 from agentd.store.database import StorageError
 from agentd.store.grants import GrantStore
 from agentd.store.journal import Journal
@@ -206,13 +206,16 @@ def recover(journal: Journal, audit: AuditLog) -> list[int]:
     interrupted = journal.recover()
     for task_id in interrupted:
         task = journal.load_task(task_id)
-        for step in task.steps if task else []:
+        if task is None:
+            continue
+        for step in task.steps:
             if step.state is StepState.UNKNOWN:
-                audit.append({"task": task_id, "step": step.index, "tool": step.tool,
-                              "args": step.args, "risk": step.risk.value, "summary": step.summary,
-                              "outcome": "unknown", "result": step.error,
-                              "consent": "confirmed" if step.confirmed else "",
-                              "policy": "found running after a crash; not re-run"})
+                audit.append(StepAudit(
+                    task_id, step.index, step.tool, step.args, step.risk.value, step.summary,
+                    outcome="unknown", result=step.error,
+                    consent="confirmed" if step.confirmed else "",
+                    policy="found running after a crash; not re-run", tier=task.tier,
+                    request=task.request))
     return interrupted
 
 

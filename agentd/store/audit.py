@@ -17,12 +17,14 @@ chain makes such an edit deliberate work, not an accident or a careless script.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,36 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+
+@dataclass(frozen=True)
+class StepAudit:
+    """What the audit log says about one step: who asked, what ran with which arguments,
+    what came of it, and who allowed it. ``to_json`` is the stored record (stable:
+    `agentctl log` and agent.history read it)."""
+
+    task: int
+    step: int
+    tool: str
+    args: Mapping[str, Any]
+    risk: str
+    summary: str
+    outcome: str
+    result: str
+    consent: str
+    policy: str
+    tier: str = ""
+    request: str = ""
+    caller: Mapping[str, Any] = field(default_factory=dict)
+    after_content: tuple[str, ...] = ()
+    understood_as: str = ""
+    taint: tuple[str, ...] = ()
+    approved_by: Mapping[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        record = dataclasses.asdict(self)
+        record["after_content"], record["taint"] = list(self.after_content), list(self.taint)
+        return record
+
 
 @dataclass(frozen=True)
 class AuditEntry:
@@ -83,8 +115,9 @@ class AuditLog:
                      "wrote audit.head; head moved on", self._seq)
             _write_atomically(self._head_file, f"{self._seq} {self._head}\n")
 
-    def append(self, record: dict[str, Any]) -> AuditEntry:
-        """Add one record: who asked, what ran with which arguments, outcome, consent."""
+    def append(self, record: StepAudit | Mapping[str, Any]) -> AuditEntry:
+        """Add one record: a step (``StepAudit``), or agentd's own (a pruning checkpoint)."""
+        record = record.to_json() if isinstance(record, StepAudit) else dict(record)
         seq, when = self._seq + 1, time.time()
         text = json.dumps(record, sort_keys=True, ensure_ascii=False)
         digest = _digest(seq, when, text, self._head)

@@ -28,7 +28,7 @@ from agentd.policy.consent import (
 )
 from agentd.policy.content import source_name
 from agentd.records import StepRecord, StepState, TaskRecord, TaskState
-from agentd.store.audit import AuditLog
+from agentd.store.audit import AuditLog, StepAudit
 from agentd.store.journal import Journal
 from agentd.tools.builtin.scheduler import Scheduler
 from agentd.tools.context import ToolContext
@@ -213,15 +213,13 @@ class StepExecutor:
 
     def _record(self, task: TaskRecord, step: StepRecord, decision: PolicyDecision,
                 consent: str, approver: Approver | None = None) -> None:
-        self._audit.append({
-            "task": task.id, "step": step.index, "tier": task.tier,
-            "request": task.request[:RESULT_IN_AUDIT],
-            "caller": {"program": task.caller.program, "uid": task.caller.uid,
-                       "pid": task.caller.pid, "bus_name": task.caller.bus_name,
-                       "sandbox": task.caller.sandbox},
-            "after_content": list(step.after_content),
-            "understood_as": step.understood_as,
-            "tool": step.tool, "args": step.args, "risk": step.risk.value, "summary": step.summary,
-            "outcome": str(step.state), "result": (step.result or step.error)[:RESULT_IN_AUDIT],
-            "consent": consent, "policy": decision.reason, "taint": list(task.taint),
-            "approved_by": approver.to_json() if approver else None})
+        self._audit.append(StepAudit(
+            task.id, step.index, step.tool, step.args, step.risk.value, step.summary,
+            outcome=str(step.state), result=(step.result or step.error)[:RESULT_IN_AUDIT],
+            consent=consent, policy=decision.reason, tier=task.tier,
+            request=task.request[:RESULT_IN_AUDIT],
+            caller={"program": task.caller.program, "uid": task.caller.uid,
+                    "pid": task.caller.pid, "bus_name": task.caller.bus_name,
+                    "sandbox": task.caller.sandbox},
+            after_content=step.after_content, understood_as=step.understood_as,
+            taint=tuple(task.taint), approved_by=approver.to_json() if approver else None))
