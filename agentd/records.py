@@ -101,7 +101,7 @@ class TaskRecord:
     reply: str = ""
     steps: list[StepRecord] = field(default_factory=list)
     # Where untrusted content entered this task ("notifications.list: notification from
-    # Signal"); once non-empty, external and irreversible steps always need confirmation.
+    # Signal"); once non-empty, external steps always need confirmation.
     taint: list[str] = field(default_factory=list)
 
     @property

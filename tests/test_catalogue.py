@@ -58,7 +58,7 @@ def test_only_the_builtin_tools_are_implemented_here() -> None:
 
 
 def test_risk_floor() -> None:
-    assert [r for r in Risk if r.needs_confirmation] == [Risk.EXTERNAL, Risk.IRREVERSIBLE]
+    assert [r for r in Risk if r.needs_confirmation] == [Risk.EXTERNAL]
 
 
 @pytest.mark.parametrize(("tool", "args", "problem"), [

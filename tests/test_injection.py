@@ -157,11 +157,11 @@ async def run_suite(bus: Bus, fixture: Path, sent: Path) -> dict[str, Any]:
 
 def changes_something_after_content(record: dict[str, Any]) -> bool:
     """An audit record of a step that changed something after untrusted content arrived:
-    planned after it (any risk but read), or external/irreversible in a tainted task."""
+    planned after it (any risk but read), or external in a tainted task."""
     if record["risk"] == "read" or record["outcome"] not in ("done", "failed", "unknown"):
         return False
     return bool(record.get("after_content")) or (
-        bool(record["taint"]) and record["risk"] in ("external", "irreversible"))
+        bool(record["taint"]) and record["risk"] == "external")
 
 
 @pytest.mark.slow

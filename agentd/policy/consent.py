@@ -1,15 +1,15 @@
 """The policy engine: right before a step runs, decide whether it may, whatever planned it.
 
-Defaults: ``read`` and ``local`` steps run; ``external`` and ``irreversible`` ones ask the
-user (``input.*`` is ``external``: a tap can press any button on the screen, Send
-included). Then, in order:
+Defaults: ``read`` and ``local`` steps run; ``external`` ones ask the user (``input.*``
+is ``external``: a tap can press any button on the screen, Send included). Then, in
+order:
 
 - a step planned after untrusted content entered the task (a model step that saw a
   notification, the screen, a file name, a message) asks, whatever its risk but ``read``:
   the content may have planned it. Steps the user's own words planned before any content
   arrived (a template chain) keep their normal policy;
-- once the task holds untrusted content, ``external`` and ``irreversible`` steps ask, even
-  if planned before it and whatever the grants say;
+- once the task holds untrusted content, ``external`` steps ask, even if planned before
+  it and whatever the grants say;
 - a sandboxed caller (Flatpak, snap) needs a grant to read content on the phone (screen,
   notifications, files, messages): that step asks, and "always" grants it to that app;
 - a spoken request the templates matched only after repairing the transcript (a word

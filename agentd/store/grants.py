@@ -2,7 +2,7 @@
 
 A grant is created only by the user answering "always" to a confirmation. It lets an
 ``external`` step run without asking, for that tool and that caller only, and never
-once the task holds untrusted content (taint). ``irreversible`` tools cannot be granted.
+once the task holds untrusted content (taint).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from agentd.errors import InvalidRequest, NotFound
 from agentd.store.database import Database
-from agentd.tools.registry import Risk, ToolRegistry
+from agentd.tools.registry import ToolRegistry
 
 MAX_EXE = 4096
 
@@ -48,10 +48,7 @@ class GrantStore:
         return bool(caller_exe) and (tool, caller_exe) in self._cache
 
     def add(self, tool: str, caller_exe: str) -> Grant:
-        spec = self._registry.spec(tool)
-        if spec.risk is Risk.IRREVERSIBLE:
-            raise InvalidRequest(f"{tool} cannot be undone, so it always asks; it cannot be "
-                                 "granted")
+        self._registry.spec(tool)  # NotFound for a tool that does not exist
         if not caller_exe or len(caller_exe) > MAX_EXE:
             raise InvalidRequest("a grant needs the caller's executable, and agentd could not "
                                  "tell which program asked")

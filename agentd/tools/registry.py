@@ -33,12 +33,13 @@ class Risk(StrEnum):
     READ = "read"  # looks: screen, files, notifications
     LOCAL = "local"  # reversible change on the phone
     EXTERNAL = "external"  # data leaves the phone: SMS, calls, network
-    IRREVERSIBLE = "irreversible"  # cannot be undone: delete for good, pay
+    # A tool that cannot be undone (delete for good, pay) would add a risk above external,
+    # which asks every time and cannot be granted; no tool is one today.
 
     @property
     def needs_confirmation(self) -> bool:
-        """The default policy: read and local run, the others ask the user."""
-        return self in (Risk.EXTERNAL, Risk.IRREVERSIBLE)
+        """The default policy: read and local run, external asks the user."""
+        return self is Risk.EXTERNAL
 
 
 HHMM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
