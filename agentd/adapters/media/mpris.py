@@ -1,0 +1,117 @@
+"""Backend "mpris": media players through MPRIS 2 on the session bus.
+
+Every player owns a name ``org.mpris.MediaPlayer2.<player>[.instance<pid>]`` and serves
+``/org/mpris/MediaPlayer2`` with ``org.mpris.MediaPlayer2`` (``Identity``) and
+``org.mpris.MediaPlayer2.Player``: ``PlaybackStatus`` ("Playing", "Paused", "Stopped"),
+``Metadata`` (``xesam:title``, ``xesam:artist`` (a list), ``xesam:album``, ``xesam:url``),
+``CanControl``, ``CanPlay``, ``CanPause``, ``CanGoNext``, ``CanGoPrevious``, and the
+methods ``Play``, ``Pause``, ``Next``, ``Previous`` and ``Stop`` (``Stop`` needs only
+``CanControl``). When a player appeared is the order of its unique connection name
+(``:1.42``): the bus numbers connections as they come.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+from dbus_fast import Variant
+from dbus_fast.aio import MessageBus
+
+from agentd.adapters.base import Availability
+from agentd.adapters.dbuscalls import CHECK_TIMEOUT_S, DBUS, call, get_properties, session_bus
+from agentd.adapters.media import CAPABILITY, Player
+from agentd.errors import AgentError, InvalidState, Unavailable
+from agentd.policy.content import claim
+
+PREFIX = "org.mpris.MediaPlayer2."
+PATH = "/org/mpris/MediaPlayer2"
+ROOT_IFACE = "org.mpris.MediaPlayer2"
+PLAYER_IFACE = "org.mpris.MediaPlayer2.Player"
+METHODS = {"play": "Play", "pause": "Pause", "next": "Next", "previous": "Previous",
+           "stop": "Stop"}
+NEEDS = {"play": "CanPlay", "pause": "CanPause", "next": "CanGoNext",
+         "previous": "CanGoPrevious", "stop": "CanControl"}
+CANNOT = {"play": "play", "pause": "pause", "next": "skip to the next track",
+          "previous": "go back to the previous track", "stop": "stop"}
+
+
+class MprisMedia:
+    name = "mpris"
+    capability = CAPABILITY
+    test = False
+
+    async def availability(self) -> Availability:
+        try:
+            players = await self.players()
+        except (Unavailable, AgentError) as exc:
+            return Availability.no(str(exc))
+        if not players:
+            return Availability.yes("MPRIS on the session bus; no media player is running now")
+        shown = ", ".join(f"{claim(p.identity)} {p.status}" for p in players)
+        return Availability.yes(f"MPRIS on the session bus: {shown}")
+
+    async def players(self) -> list[Player]:
+        async with session_bus() as bus:
+            (names,) = await call(bus, *DBUS, "ListNames", timeout=CHECK_TIMEOUT_S)
+            found = []
+            for name in sorted(n for n in names if n.startswith(PREFIX)):
+                try:
+                    found.append(await _player(bus, name))
+                except AgentError:
+                    continue  # it quit while we asked, or it is broken: not a player now
+            return found
+
+    async def control(self, player: Player, action: str) -> None:
+        if action not in player.can:
+            raise InvalidState(f"the media player {claim(player.identity)} cannot "
+                               f"{CANNOT[action]} now (its MPRIS {NEEDS[action]} is false)")
+        async with session_bus() as bus:
+            try:
+                await call(bus, player.address, PATH, PLAYER_IFACE, METHODS[action])
+            except AgentError as exc:
+                raise Unavailable(f"the media player {claim(player.identity)} did not "
+                                  f"{CANNOT[action]}: {exc}") from None
+
+
+async def _player(bus: MessageBus, name: str) -> Player:
+    (owner,) = await call(bus, *DBUS, "GetNameOwner", "s", [name], timeout=CHECK_TIMEOUT_S)
+    props = await get_properties(bus, name, PATH, PLAYER_IFACE)
+    try:
+        root = await get_properties(bus, name, PATH, ROOT_IFACE)
+    except AgentError:
+        root = {}
+    metadata = {key: _plain(value) for key, value in dict(props.get("Metadata", {})).items()}
+    can_control = bool(props.get("CanControl", True))
+    can = {action for action, needs in NEEDS.items()
+           if can_control and bool(props.get(needs, False))}
+    artists = metadata.get("xesam:artist", [])
+    return Player(
+        identity=str(root.get("Identity") or name.removeprefix(PREFIX).split(".")[0]),
+        address=name,
+        status=str(props.get("PlaybackStatus", "Stopped")).lower(),
+        order=_order(str(owner)),
+        title=str(metadata.get("xesam:title") or _file_name(metadata.get("xesam:url"))),
+        artists=tuple(str(a) for a in artists) if isinstance(artists, list) else (),
+        album=str(metadata.get("xesam:album") or ""),
+        can=frozenset(can))
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Variant) else value
+
+
+def _order(unique_name: str) -> tuple[int, ...]:
+    """``:1.42`` → (1, 42): later connections have larger numbers."""
+    try:
+        return tuple(int(part) for part in unique_name.lstrip(":").split("."))
+    except ValueError:
+        return ()
+
+
+def _file_name(url: object) -> str:
+    if not isinstance(url, str) or not url:
+        return ""
+    path = urllib.parse.urlparse(url).path
+    return urllib.parse.unquote(path.rsplit("/", 1)[-1])
+
