@@ -159,8 +159,9 @@ _MEDIA_SUMMARY = {"play": "Play the music", "pause": "Pause the music",
 
 CATALOGUE_V2: tuple[ToolSpec, ...] = (
     ToolSpec("media.control", "Control the media player: play, pause, next, previous, stop.",
-             Risk.LOCAL, (choice("action", "what to do", MEDIA_ACTIONS),),
-             capability="media", summary=lambda a: _MEDIA_SUMMARY[str(a.get("action"))],
+             Risk.LOCAL, (choice("action", "what to do (play also resumes)", MEDIA_ACTIONS),),
+             capability="media", summary=lambda a: _MEDIA_SUMMARY.get(str(a.get("action")),
+                                                     "Control the media player"),
              trusted=True),
     ToolSpec("media.now_playing", "What the media player plays: title, artist, player.",
              Risk.READ, capability="media", summary="Tell what is playing",
