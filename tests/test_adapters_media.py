@@ -7,13 +7,21 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import signal
 import struct
 import subprocess
+import sys
+import threading
+import time
 import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from dbus_fast import BusType, Variant
+from dbus_fast.aio import MessageBus
+from dbus_fast.annotations import DBusBool, DBusDict, DBusStr
+from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property
 from testkit.bus import Bus, Daemon, wait_for
 from testkit.helpers import audit
 
@@ -207,6 +215,93 @@ def test_the_playing_player_wins_then_the_latest(bus: Bus, daemon: Daemon,
     (row,) = [r for r in rows if r["capability"] == "media"]
     assert row["reason"].startswith("MPRIS on the session bus: “"), row
     assert row["reason"].count("“") == 2  # both players
+
+
+class OddPlayer(ServiceInterface):
+    """An MPRIS player that plays, cannot skip, and sends metadata of the wrong types."""
+
+    def __init__(self) -> None:
+        super().__init__("org.mpris.MediaPlayer2.Player")
+
+    @dbus_property(access=PropertyAccess.READ, name="PlaybackStatus")
+    def status(self) -> DBusStr:
+        return "Playing"
+
+    @dbus_property(access=PropertyAccess.READ, name="Metadata")
+    def metadata(self) -> DBusDict:
+        return {"xesam:title": Variant("i", 42), "xesam:artist": Variant("s", "not a list")}
+
+    @dbus_property(access=PropertyAccess.READ, name="CanControl")
+    def can_control(self) -> DBusBool:
+        return True
+
+    @dbus_property(access=PropertyAccess.READ, name="CanPause")
+    def can_pause(self) -> DBusBool:
+        return True
+
+    @dbus_property(access=PropertyAccess.READ, name="CanGoNext")
+    def can_go_next(self) -> DBusBool:
+        return False
+
+
+HUNG_PLAYER = """
+import asyncio
+from dbus_fast.aio import MessageBus
+
+async def main():
+    bus = await MessageBus().connect()
+    await bus.request_name("org.mpris.MediaPlayer2.hung")
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture
+def odd_players(bus: Bus) -> Iterator[None]:
+    """On the test bus: ``odd`` (OddPlayer, from a thread; no Identity, so its bus name
+    names it) and ``hung``, a process that owns its name and is then stopped (SIGSTOP):
+    it never answers."""
+    loop = asyncio.new_event_loop()
+    conns: list[MessageBus] = []
+
+    async def serve() -> None:
+        odd = await MessageBus(bus_address=bus.address, bus_type=BusType.SESSION).connect()
+        odd.export("/org/mpris/MediaPlayer2", OddPlayer())
+        await odd.request_name("org.mpris.MediaPlayer2.odd")
+        conns.append(odd)
+
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(serve(), loop).result(timeout=10)
+    hung = subprocess.Popen([sys.executable, "-c", HUNG_PLAYER], env=bus.env,
+                            stdout=subprocess.PIPE, text=True)
+    assert hung.stdout is not None and hung.stdout.readline().strip() == "ready"
+    hung.send_signal(signal.SIGSTOP)
+    yield
+    hung.kill()
+    hung.wait(timeout=10)
+    loop.call_soon_threadsafe(conns[0].disconnect)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
+
+
+def test_odd_and_hung_players(bus: Bus, daemon: Daemon, odd_players: None) -> None:
+    """Wrong types are read as what they are; a player that never answers is left out
+    after the short timeout; what a player cannot do is a named error; agentd stays up."""
+    start = time.monotonic()
+    task = ask(bus, "what's playing")
+    assert task["reply"] == "Playing “42” in “odd”.", task
+    assert time.monotonic() - start < 9  # one short timeout for the hung one, not two
+    task = ask(bus, "skip this song")
+    assert step(task)["error"] == (
+        "io.agentd.Error.InvalidState: the media player “odd” cannot skip to the next "
+        "track now (its MPRIS CanGoNext is false)"), task
+    assert daemon.alive() and ask(bus, "what time is it")["state"] == "done"
+    rows = json.loads(bus.agentctl("doctor", "--json").stdout)
+    (row,) = [r for r in rows if r["capability"] == "media"]
+    assert row["reason"] == "MPRIS on the session bus: “hung”, “odd”", row
 
 
 def test_a_player_that_cannot_is_a_named_error() -> None:

@@ -12,6 +12,7 @@ methods ``Play``, ``Pause``, ``Next``, ``Previous`` and ``Stop`` (``Stop`` needs
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
 from typing import Any
 
@@ -19,8 +20,8 @@ from dbus_fast import Variant
 from dbus_fast.aio import MessageBus
 
 from agentd.adapters.base import Availability
-from agentd.adapters.dbuscalls import CHECK_TIMEOUT_S, DBUS, call, get_properties, session_bus
-from agentd.adapters.media import CAPABILITY, Player
+from agentd.adapters.dbuscalls import CHECK_TIMEOUT_S, DBUS, PROPERTIES, call, session_bus
+from agentd.adapters.media import CAPABILITY, STATUSES, Player
 from agentd.errors import AgentError, InvalidState, Unavailable
 from agentd.policy.content import claim
 
@@ -42,25 +43,25 @@ class MprisMedia:
     test = False
 
     async def availability(self) -> Availability:
+        """Whether the session bus answers, and the players' names (not asked: a hung
+        player must not slow every call down twice)."""
         try:
-            players = await self.players()
+            async with session_bus() as bus:
+                names = await _player_names(bus)
         except (Unavailable, AgentError) as exc:
             return Availability.no(str(exc))
-        if not players:
+        if not names:
             return Availability.yes("MPRIS on the session bus; no media player is running now")
-        shown = ", ".join(f"{claim(p.identity)} {p.status}" for p in players)
+        shown = ", ".join(claim(name.removeprefix(PREFIX)) for name in names)
         return Availability.yes(f"MPRIS on the session bus: {shown}")
 
     async def players(self) -> list[Player]:
         async with session_bus() as bus:
-            (names,) = await call(bus, *DBUS, "ListNames", timeout=CHECK_TIMEOUT_S)
-            found = []
-            for name in sorted(n for n in names if n.startswith(PREFIX)):
-                try:
-                    found.append(await _player(bus, name))
-                except AgentError:
-                    continue  # it quit while we asked, or it is broken: not a player now
-            return found
+            names = await _player_names(bus)
+            asked = await asyncio.gather(*(_player(bus, name) for name in names),
+                                         return_exceptions=True)
+        # One that quit while asked, hangs or answers nonsense is not a player now.
+        return [p for p in asked if isinstance(p, Player)]
 
     async def control(self, player: Player, action: str) -> None:
         if action not in player.can:
@@ -74,27 +75,43 @@ class MprisMedia:
                                   f"{CANNOT[action]}: {exc}") from None
 
 
+async def _player_names(bus: MessageBus) -> list[str]:
+    (names,) = await call(bus, *DBUS, "ListNames", timeout=CHECK_TIMEOUT_S)
+    return sorted(name for name in names if name.startswith(PREFIX))
+
+
 async def _player(bus: MessageBus, name: str) -> Player:
     (owner,) = await call(bus, *DBUS, "GetNameOwner", "s", [name], timeout=CHECK_TIMEOUT_S)
-    props = await get_properties(bus, name, PATH, PLAYER_IFACE)
+    props = await _properties(bus, name, PLAYER_IFACE)
     try:
-        root = await get_properties(bus, name, PATH, ROOT_IFACE)
+        root = await _properties(bus, name, ROOT_IFACE)
     except AgentError:
         root = {}
-    metadata = {key: _plain(value) for key, value in dict(props.get("Metadata", {})).items()}
+    raw = props.get("Metadata")
+    metadata = {str(k): _plain(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
     can_control = bool(props.get("CanControl", True))
     can = {action for action, needs in NEEDS.items()
            if can_control and bool(props.get(needs, False))}
     artists = metadata.get("xesam:artist", [])
+    status = str(props.get("PlaybackStatus", "Stopped")).lower()
     return Player(
         identity=str(root.get("Identity") or name.removeprefix(PREFIX).split(".")[0]),
         address=name,
-        status=str(props.get("PlaybackStatus", "Stopped")).lower(),
+        status=status if status in STATUSES else "stopped",
         order=_order(str(owner)),
         title=str(metadata.get("xesam:title") or _file_name(metadata.get("xesam:url"))),
         artists=tuple(str(a) for a in artists) if isinstance(artists, list) else (),
         album=str(metadata.get("xesam:album") or ""),
         can=frozenset(can))
+
+
+async def _properties(bus: MessageBus, name: str, interface: str) -> dict[str, Any]:
+    """``GetAll``, with the short timeout: a hung player must not hold up the others."""
+    (props,) = await call(bus, name, PATH, PROPERTIES, "GetAll", "s", [interface],
+                          timeout=CHECK_TIMEOUT_S)
+    if not isinstance(props, dict):
+        raise AgentError(f"{name} answered GetAll with {type(props).__name__}")
+    return {str(key): _plain(value) for key, value in props.items()}
 
 
 def _plain(value: Any) -> Any:
