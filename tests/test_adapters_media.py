@@ -311,6 +311,10 @@ def test_a_player_that_cannot_is_a_named_error() -> None:
     with pytest.raises(InvalidState, match=r"^the media player “mpv” cannot skip to the "
                        r"next track now \(its MPRIS CanGoNext is false\)$"):
         asyncio.run(MprisMedia().control(player, "next"))
+    with pytest.raises(InvalidState, match=r"cannot pause now \(its MPRIS CanControl is "):
+        asyncio.run(MprisMedia().control(Player("mpv", "org.mpris.MediaPlayer2.mpv",
+                                                "playing", (1, 3), controllable=False),
+                                         "pause"))
 
 
 def test_which_player_a_request_means() -> None:

@@ -36,6 +36,7 @@ class Player:
     artists: tuple[str, ...] = ()
     album: str = ""
     can: frozenset[str] = frozenset()  # the ACTIONS it says it can do now
+    controllable: bool = True  # its CanControl: false, it can do none of them
 
     def rank(self) -> tuple[int, tuple[int, ...]]:
         state = STATUSES.index(self.status) if self.status in STATUSES else len(STATUSES)

@@ -23,7 +23,7 @@ from agentd.adapters.base import Availability
 from agentd.adapters.dbuscalls import CHECK_TIMEOUT_S, DBUS, PROPERTIES, call, session_bus
 from agentd.adapters.media import CAPABILITY, STATUSES, Player
 from agentd.errors import AgentError, InvalidState, Unavailable
-from agentd.policy.content import claim
+from agentd.policy.content import claim, source_name
 
 PREFIX = "org.mpris.MediaPlayer2."
 PATH = "/org/mpris/MediaPlayer2"
@@ -65,14 +65,15 @@ class MprisMedia:
 
     async def control(self, player: Player, action: str) -> None:
         if action not in player.can:
+            needs = NEEDS[action] if player.controllable else "CanControl"
             raise InvalidState(f"the media player {claim(player.identity)} cannot "
-                               f"{CANNOT[action]} now (its MPRIS {NEEDS[action]} is false)")
+                               f"{CANNOT[action]} now (its MPRIS {needs} is false)")
         async with session_bus() as bus:
             try:
                 await call(bus, player.address, PATH, PLAYER_IFACE, METHODS[action])
-            except AgentError as exc:
+            except AgentError as exc:  # its words, quoted: agentd's reply is trusted
                 raise Unavailable(f"the media player {claim(player.identity)} did not "
-                                  f"{CANNOT[action]}: {exc}") from None
+                                  f"{CANNOT[action]}: “{source_name(str(exc))}”") from None
 
 
 async def _player_names(bus: MessageBus) -> list[str]:
@@ -102,7 +103,7 @@ async def _player(bus: MessageBus, name: str) -> Player:
         title=str(metadata.get("xesam:title") or _file_name(metadata.get("xesam:url"))),
         artists=tuple(str(a) for a in artists) if isinstance(artists, list) else (),
         album=str(metadata.get("xesam:album") or ""),
-        can=frozenset(can))
+        can=frozenset(can), controllable=can_control)
 
 
 async def _properties(bus: MessageBus, name: str, interface: str) -> dict[str, Any]:
