@@ -27,6 +27,7 @@ from testkit.helpers import audit
 
 from agentd.adapters.media import NO_PLAYER, Player, choose
 from agentd.adapters.media.mpris import MprisMedia
+from agentd.adapters.media.tools import playing_sentence
 from agentd.errors import InvalidState, Unavailable
 
 pytestmark = pytest.mark.services
@@ -326,3 +327,14 @@ def test_which_player_a_request_means() -> None:
     assert choose([player("paused", 2), player("paused", 7)]).order == (1, 7)
     with pytest.raises(Unavailable, match="no media player is running"):
         choose([])
+
+
+def test_what_is_playing_in_words() -> None:
+    def player(status: str, title: str = "", *artists: str) -> Player:
+        return Player("mpv", "org.mpris.MediaPlayer2.mpv", status, (1, 1), title, artists)
+
+    assert playing_sentence(player("playing", "Song", "A", "B")) == \
+        "Playing “Song” by A, B in “mpv”."
+    assert playing_sentence(player("paused", "Song")) == "“mpv” is paused on “Song”."
+    assert playing_sentence(player("playing")) == "“mpv” is playing something without a title."
+    assert playing_sentence(player("stopped", "Song")) == "Nothing is playing (“mpv” is stopped)."

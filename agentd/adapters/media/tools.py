@@ -49,8 +49,10 @@ def install_media_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> None:
 def playing_sentence(player: Player) -> str:
     """'Playing “Title” by Artist in “mpv”.', or paused on it, or nothing."""
     name = claim(player.identity)
-    if player.status == "stopped" or not player.title:
-        return f"Nothing is playing ({name} is {player.status})."
+    if player.status == "stopped":
+        return f"Nothing is playing ({name} is stopped)."
+    if not player.title:
+        return f"{name} is {player.status} something without a title."
     title = player.title if len(player.title) <= MAX_TITLE else player.title[:MAX_TITLE] + "…"
     by = f" by {', '.join(player.artists)}" if player.artists else ""
     if player.status == "playing":
