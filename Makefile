@@ -58,7 +58,7 @@ bench-model: $(STAMP)
 
 # Regenerate the tool table in docs/tools-v1.md from the declarations.
 tools-doc: $(STAMP)
-	$(BIN)/python -m agentd.tools.docs docs/tools-v1.md
+	$(BIN)/python -m agentd.tools.docs docs/tools-v1.md docs/tools-v2.md
 
 # Regenerate system/dbus/*.xml after changing the D-Bus interfaces.
 introspection: $(STAMP)

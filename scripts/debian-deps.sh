@@ -22,6 +22,8 @@ need="$need /usr/share/glib-2.0/schemas/org.gnome.desktop.interface.gschema.xml:
 need="$need /usr/libexec/xdg-desktop-portal:xdg-desktop-portal"
 need="$need /usr/libexec/xdg-desktop-portal-wlr:xdg-desktop-portal-wlr"
 need="$need /usr/libexec/xdg-desktop-portal-gtk:xdg-desktop-portal-gtk"
+# media: a real MPRIS player (mpv with Debian's MPRIS script) and playerctl to check it
+need="$need mpv:mpv /usr/lib/mpv-mpris/mpris.so:mpv-mpris playerctl:playerctl"
 # accessibility: the AT-SPI bus (at-spi-bus-launcher, at-spi2-registryd)
 need="$need /usr/libexec/at-spi-bus-launcher:at-spi2-core"
 # the .deb and the phone images (make deb/image/qemu/vm-test; tests/test_image.py):

@@ -10,12 +10,12 @@ import pytest
 from agentd.errors import InvalidArguments, NotFound
 from agentd.tools import docs
 from agentd.tools.builtin import install_builtin_tools
-from agentd.tools.catalogue import CATALOGUE
+from agentd.tools.catalogue import CATALOGUE, CATALOGUE_V1, CATALOGUE_V2
 from agentd.tools.registry import Risk, ToolRegistry
 
 pytestmark = pytest.mark.unit
 
-DOC = Path(__file__).parent.parent / "docs" / "tools-v1.md"
+DOCS = Path(__file__).parent.parent / "docs"
 BUILTIN = {"clock.time", "timer.start", "timer.cancel", "alarm.set", "agent.history"}
 
 
@@ -39,11 +39,26 @@ def test_the_v1_tools_keep_their_names_and_arguments() -> None:
     assert {name: declared.get(name) for name in V1} == V1
 
 
-def test_the_tools_doc_is_generated_from_the_declarations() -> None:
-    """docs/tools-v1.md's table is what `make tools-doc` writes: no drift."""
-    text = DOC.read_text(encoding="utf-8")
-    assert docs.rewrite(text, CATALOGUE) == text, "run `make tools-doc`"
-    for spec in CATALOGUE:  # and the generator shows each tool's shape and risk
+# Version 2's additions (shared/TOOLS-v2.md), with the same promise.
+V2 = {"media.control": {"action"}, "media.now_playing": set()}
+
+
+def test_the_v2_tools_keep_their_names_and_arguments() -> None:
+    declared = {spec.name: {a.name for a in spec.args} for spec in CATALOGUE_V2}
+    assert {name: declared.get(name) for name in V2} == V2
+    assert CATALOGUE == CATALOGUE_V1 + CATALOGUE_V2  # the daemon serves both
+    action = next(s for s in CATALOGUE_V2 if s.name == "media.control").args[0]
+    assert action.choices == ("play", "pause", "next", "previous", "stop")
+
+
+@pytest.mark.parametrize(("doc", "specs"), [("tools-v1.md", CATALOGUE_V1),
+                                            ("tools-v2.md", CATALOGUE_V2)])
+def test_the_tools_doc_is_generated_from_the_declarations(doc: str, specs: object) -> None:
+    """docs/tools-v1.md's and tools-v2.md's tables are what `make tools-doc` writes."""
+    assert docs.tables()[doc] is specs
+    text = (DOCS / doc).read_text(encoding="utf-8")
+    assert docs.rewrite(text, docs.tables()[doc]) == text, "run `make tools-doc`"
+    for spec in docs.tables()[doc]:  # and the generator shows each tool's shape and risk
         row = next(line for line in text.splitlines() if line.startswith(f"| `{spec.name}` |"))
         assert f"| {spec.risk.value} |" in row
         for arg in spec.args:

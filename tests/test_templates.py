@@ -153,6 +153,8 @@ SCREEN_AND_INPUT = [
     ("press enter", [s("input.key", key="enter")]),
     ("hit the back button", [s("input.key", key="back")]),
     ("go back", [s("input.key", key="back")]),
+    ("tap play", [s("input.tap", target="play")]),  # a button on the screen
+    ("press play", [s("media.control", action="play")]),
     ("go home", [s("input.key", key="home")]),
     ("press volume up", [s("input.key", key="volume_up")]),
     ("turn the volume up", [s("input.key", key="volume_up")]),
@@ -433,8 +435,39 @@ MULTI = [
     ),
 ]
 
+MEDIA = [
+    ("pause the music", [s("media.control", action="pause")]),
+    ("pause", [s("media.control", action="pause")]),
+    ("pause this for a second", [s("media.control", action="pause")]),
+    ("stop the music", [s("media.control", action="stop")]),
+    ("turn off the music", [s("media.control", action="stop")]),
+    ("resume", [s("media.control", action="play")]),
+    ("play", [s("media.control", action="play")]),
+    ("continue playing", [s("media.control", action="play")]),
+    ("unpause the podcast", [s("media.control", action="play")]),
+    ("next song", [s("media.control", action="next")]),
+    ("skip this track", [s("media.control", action="next")]),
+    ("skip", [s("media.control", action="next")]),
+    ("previous track", [s("media.control", action="previous")]),
+    ("go back a song", [s("media.control", action="previous")]),
+    ("what song is this", [s("media.now_playing")]),
+    ("what's playing", [s("media.now_playing")]),
+    ("who sings this", [s("media.now_playing")]),
+    ("what's this song called", [s("media.now_playing")]),
+    # Run-on speech: a media verb starts a new command.
+    ("turn off wifi pause the music",
+     [s("settings.set", setting="wifi", value=False), s("media.control", action="pause")]),
+    ("pause the music and turn on do not disturb",
+     [s("media.control", action="pause"),
+      s("settings.set", setting="do_not_disturb", value=True)]),
+    # Nothing stolen: the screen's "back", the volume keys, the timer.
+    ("go back", [s("input.key", key="back")]),
+    ("make the music quieter", [s("input.key", key="volume_down")]),
+    ("stop the timer", [s("timer.cancel")]),
+]
+
 CASES = CLOCK + TIMERS + ALARMS + SCREEN_AND_INPUT + NOTIFICATIONS + FILES + APPS
-CASES += SETTINGS + PHONE + HISTORY + MULTI
+CASES += SETTINGS + PHONE + HISTORY + MEDIA + MULTI
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -453,6 +486,11 @@ NOTHING = [
     "book a flight to paris",
     "what's the weather like tomorrow",
     "play some jazz",
+    "play the beatles",  # a search in a music library: agentd cannot (yet)
+    "turn on shuffle",
+    "play my workout playlist",
+    "turn down the music",  # the volume, not the player: no guess
+    "stop",
     "turn on the living room lights",
     "tell me a joke",
     "call me an uber",

@@ -1,5 +1,5 @@
 """D-Bus helpers for the backends that call a service themselves (settings, power,
-telephony, the screenshot portal): one call with a timeout and named errors, and a
+telephony, media, the screenshot portal): one call with a timeout and named errors, and a
 connection per use (the services come and go; availability is checked on every call)."""
 
 from __future__ import annotations
@@ -37,6 +37,16 @@ async def connect(bus_type: BusType = BusType.SYSTEM) -> MessageBus:
 async def system_bus() -> AsyncIterator[MessageBus]:
     """A connection to the system bus for one use, or ``Unavailable``."""
     bus = await connect()
+    try:
+        yield bus
+    finally:
+        bus.disconnect()
+
+
+@asynccontextmanager
+async def session_bus() -> AsyncIterator[MessageBus]:
+    """A connection to the session bus for one use, or ``Unavailable``."""
+    bus = await connect(BusType.SESSION)
     try:
         yield bus
     finally:

@@ -15,6 +15,8 @@ from agentd.adapters.files.xdg import XdgFolders
 from agentd.adapters.input.atspi import AtspiInput
 from agentd.adapters.input.tools import install_input_tools
 from agentd.adapters.input.uinput import UinputInput
+from agentd.adapters.media.mpris import MprisMedia
+from agentd.adapters.media.tools import install_media_tools
 from agentd.adapters.notifications.freedesktop import FreedesktopNotifications
 from agentd.adapters.notifications.tools import install_notification_tools
 from agentd.adapters.power.sysfs import SysfsBattery
@@ -67,6 +69,7 @@ def build_adapters(tools: ToolRegistry, test_backends: Sequence[Backend] = (),
     adapters.register(LedFlashlight())
     adapters.register(UPowerBattery())
     adapters.register(SysfsBattery())
+    adapters.register(MprisMedia())  # players on the session bus
     return adapters
 
 
@@ -81,3 +84,4 @@ def install_adapter_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> Non
     install_screen_tools(tools, adapters)
     install_settings_tools(tools, adapters)
     install_power_tools(tools, adapters)
+    install_media_tools(tools, adapters)

@@ -1,7 +1,10 @@
-"""The phone tool catalogue, version 1 (``shared/TOOLS-v1.md``): names and shapes are stable.
+"""The phone tool catalogue: version 1 (``shared/TOOLS-v1.md``) and the tools version 2
+adds (``shared/TOOLS-v2.md``); names and shapes are stable.
 
 Every tool is declared here exactly once. Adding a tool is adding a ``ToolSpec``;
-changing a name or an argument shape is a new catalogue version.
+changing a name or an argument shape is a new catalogue version. ``CATALOGUE`` is every
+tool the daemon serves; ``CATALOGUE_V1`` and ``CATALOGUE_V2`` each have their table in
+``docs/`` (``make tools-doc``).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ TOGGLE_SETTINGS = (
 )
 LEVEL_SETTINGS = ("brightness", "volume")
 SETTINGS = TOGGLE_SETTINGS + LEVEL_SETTINGS
+MEDIA_ACTIONS = ("play", "pause", "next", "previous", "stop")
 KEYS = ("back", "home", "enter", "menu", "power", "volume_up", "volume_down", "tab",
         "escape", "backspace", "space", "up", "down", "left", "right")
 
@@ -59,7 +63,7 @@ def _timer_summary(args: Mapping[str, object]) -> str:
     return f"Start a {label}timer for {say_duration(args.get('duration_s', 0))}"
 
 
-CATALOGUE: tuple[ToolSpec, ...] = (
+CATALOGUE_V1: tuple[ToolSpec, ...] = (
     ToolSpec("clock.time", "Say the current time and date.", Risk.READ,
              summary="Tell the time", trusted=True),
     ToolSpec("timer.start", "Start a countdown; a notification when it ends.", Risk.LOCAL,
@@ -149,3 +153,19 @@ CATALOGUE: tuple[ToolSpec, ...] = (
              untrusted="earlier tasks"),
 )
 
+_MEDIA_SUMMARY = {"play": "Play the music", "pause": "Pause the music",
+                  "next": "Skip to the next track", "previous": "Go back a track",
+                  "stop": "Stop the music"}
+
+CATALOGUE_V2: tuple[ToolSpec, ...] = (
+    ToolSpec("media.control", "Control the media player: play, pause, next, previous, stop.",
+             Risk.LOCAL, (choice("action", "what to do (play also resumes)", MEDIA_ACTIONS),),
+             capability="media", summary=lambda a: _MEDIA_SUMMARY.get(str(a.get("action")),
+                                                     "Control the media player"),
+             trusted=True),
+    ToolSpec("media.now_playing", "What the media player plays: title, artist, player.",
+             Risk.READ, capability="media", summary="Tell what is playing",
+             untrusted="what is playing (titles from files and streams)"),
+)
+
+CATALOGUE: tuple[ToolSpec, ...] = CATALOGUE_V1 + CATALOGUE_V2

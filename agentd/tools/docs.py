@@ -1,7 +1,9 @@
-"""The catalogue's table in ``docs/tools-v1.md``, generated from the declarations.
+"""The catalogue's tables in ``docs/tools-v1.md`` and ``docs/tools-v2.md`` (the tools
+version 2 adds), generated from the declarations.
 
-``python -m agentd.tools.docs docs/tools-v1.md`` rewrites the table between its markers;
-``tests/test_catalogue.py`` fails when the file and the declarations drift apart.
+``python -m agentd.tools.docs docs/tools-v1.md docs/tools-v2.md`` rewrites each file's
+table between its markers; ``tests/test_catalogue.py`` fails when a file and the
+declarations drift apart.
 """
 
 from __future__ import annotations
@@ -77,11 +79,17 @@ def rewrite(text: str, specs: Sequence[ToolSpec]) -> str:
     return text[:start] + render_table(specs) + text[end:]
 
 
-def main(argv: list[str]) -> int:
-    from agentd.tools.catalogue import CATALOGUE
+def tables() -> dict[str, Sequence[ToolSpec]]:
+    """Each generated file's name and the tools its table shows."""
+    from agentd.tools.catalogue import CATALOGUE_V1, CATALOGUE_V2
 
-    path = Path(argv[0] if argv else "docs/tools-v1.md")
-    path.write_text(rewrite(path.read_text(encoding="utf-8"), CATALOGUE), encoding="utf-8")
+    return {"tools-v1.md": CATALOGUE_V1, "tools-v2.md": CATALOGUE_V2}
+
+
+def main(argv: list[str]) -> int:
+    for path in map(Path, argv or ["docs/tools-v1.md", "docs/tools-v2.md"]):
+        specs = tables()[path.name]
+        path.write_text(rewrite(path.read_text(encoding="utf-8"), specs), encoding="utf-8")
     return 0
 
 
