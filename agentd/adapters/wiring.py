@@ -10,6 +10,8 @@ from agentd.adapters.accessibility.tools import install_accessibility_tools
 from agentd.adapters.apps.launch import ExecLauncher, GioLauncher, SystemdRunLauncher
 from agentd.adapters.apps.tools import install_app_tools
 from agentd.adapters.base import AdapterRegistry, Backend
+from agentd.adapters.contacts.tools import install_contacts_tools
+from agentd.adapters.contacts.vdir import VCardFolder
 from agentd.adapters.files.tools import install_file_tools
 from agentd.adapters.files.xdg import XdgFolders
 from agentd.adapters.input.atspi import AtspiInput
@@ -49,6 +51,7 @@ def build_adapters(tools: ToolRegistry, test_backends: Sequence[Backend] = (),
     adapters.register(GioLauncher(env))  # inherit agentd's sandbox
     adapters.register(ExecLauncher(env))
     adapters.register(ModemManagerTelephony())
+    adapters.register(VCardFolder.from_environment(env))  # contacts
     accessibility = AtspiAccessibility()  # started with the session bus
     adapters.register(accessibility)
     adapters.register(AtspiInput(accessibility))  # input: widgets by name, text fields
@@ -75,6 +78,7 @@ def install_adapter_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> Non
     install_file_tools(tools, adapters)
     install_app_tools(tools, adapters)
     install_telephony_tools(tools, adapters)
+    install_contacts_tools(tools, adapters)
     install_notification_tools(tools, adapters)
     install_accessibility_tools(tools, adapters)
     install_input_tools(tools, adapters)

@@ -142,6 +142,10 @@ CATALOGUE: tuple[ToolSpec, ...] = (
     ToolSpec("call.dial", "Place a phone call.", Risk.EXTERNAL,
              (contact("to", "contact name or phone number"),),
              capability="telephony", summary="Call {to}", trusted=True),
+    # Version 2 (shared/TOOLS-v2.md): the user's own address book.
+    ToolSpec("contacts.find", "Find contacts by name or nickname; their names and numbers.",
+             Risk.READ, (name_("name", 'the name or nickname ("Anna", "mom")', max_words=4),),
+             capability="contacts", summary="Look up {name} in the contacts", trusted=True),
     ToolSpec("agent.history", "What agentd did, from its journal.", Risk.READ,
              (period("since", 'how far back: "today", "yesterday", "HH:MM", '
                      '"YYYY-MM-DD" or a number of hours like "2h"', required=False),),

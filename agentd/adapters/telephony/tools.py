@@ -1,28 +1,63 @@
-"""sms.send and call.dial over the selected telephony backend."""
+"""sms.send and call.dial over the selected telephony backend.
+
+``to`` is a number or a contact's name. A name is resolved through the contacts before
+the step is confirmed (``prepare_with``): the question and the audit log show the
+contact and the number, and the handler uses exactly that number (``ctx.bound``). The
+result's text names the contact only, so a number from the address book never reaches
+a model's prompt.
+"""
 
 from __future__ import annotations
 
 from agentd.adapters.base import AdapterRegistry
-from agentd.adapters.telephony import TELEPHONY_CAPABILITY, Telephony, phone_number
+from agentd.adapters.contacts.tools import resolve_recipient
+from agentd.adapters.telephony import (
+    TELEPHONY_CAPABILITY,
+    Telephony,
+    is_phone_number,
+    phone_number,
+)
 from agentd.tools.context import ToolContext
-from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
+from agentd.tools.registry import ArgValue, Prepared, ToolRegistry, ToolResult
 
 
 def install_telephony_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> None:
     async def backend() -> Telephony:
         return await adapters.select(TELEPHONY_CAPABILITY)
 
+    def recipient(ctx: ToolContext, args: dict[str, ArgValue]) -> tuple[str, str]:
+        """The number to use, and how the result names it."""
+        if "to" in ctx.bound:
+            return str(ctx.bound["to"]), str(ctx.bound["contact"])
+        number = phone_number(str(args["to"]))
+        return number, number
+
     async def send_sms(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
         telephony = await backend()  # first: "no modem" before "not a number"
-        number = phone_number(str(args["to"]))
+        number, who = recipient(ctx, args)
         sms = await telephony.send_sms(number, str(args["text"]))
-        return ToolResult(f"Sent the text message to {number}.", {"sms": sms, "to": number})
+        return ToolResult(f"Sent the text message to {who}.", {"sms": sms, "to": number})
 
     async def dial(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
         telephony = await backend()
-        number = phone_number(str(args["to"]))
+        number, who = recipient(ctx, args)
         call = await telephony.dial(number)
-        return ToolResult(f"Calling {number}.", {"call": call, "to": number})
+        return ToolResult(f"Calling {who}.", {"call": call, "to": number})
+
+    def resolving(tool: str) -> None:
+        spec = tools.spec(tool)
+
+        async def prepare(args: dict[str, ArgValue]) -> Prepared | None:
+            if is_phone_number(str(args["to"])):
+                return None
+            found = await resolve_recipient(adapters, str(args["to"]))
+            number = phone_number(found.number)
+            return Prepared(spec.describe({**args, "to": f"{found.name} ({number})"}),
+                            {"to": number, "contact": found.name})
+
+        tools.prepare_with(tool, prepare)
 
     tools.implement("sms.send", send_sms)
     tools.implement("call.dial", dial)
+    resolving("sms.send")
+    resolving("call.dial")
