@@ -144,7 +144,7 @@ CATALOGUE: tuple[ToolSpec, ...] = (
              capability="telephony", summary="Call {to}", trusted=True),
     # Version 2 (shared/TOOLS-v2.md): the user's own address book.
     ToolSpec("contacts.find", "Find contacts by name or nickname; their names and numbers.",
-             Risk.READ, (name_("name", 'the name or nickname ("Anna", "mom")', max_words=4),),
+             Risk.READ, (contact("name", 'the name or nickname ("Anna", "mom")'),),
              capability="contacts", summary="Look up {name} in the contacts", trusted=True),
     ToolSpec("agent.history", "What agentd did, from its journal.", Risk.READ,
              (period("since", 'how far back: "today", "yesterday", "HH:MM", '
