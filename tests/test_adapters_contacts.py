@@ -3,18 +3,27 @@
 The cards are real files in the vdirsyncer/khard layout under the test's
 ``$XDG_DATA_HOME/contacts``; "call mom" resolves through them and then meets this
 machine's telephony as it is (no modem), so the step fails with the telephony error after
-the user confirmed the resolved number.
+the user confirmed the resolved number. The same through the real Evolution Data Server
+(source registry and address book factory) on the test's private session bus, its
+contacts made with EDS's own ``CreateContacts``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from testkit.bus import Bus, Daemon
+from dbus_fast.aio import MessageBus
+from testkit.bus import Bus, Daemon, wait_for
 from testkit.helpers import answer_in_terminal, audit, gdbus_ask, wait_state
+
+from agentd.adapters.contacts import eds
 
 pytestmark = pytest.mark.services
 
@@ -127,15 +136,81 @@ def test_text_to_unknown_or_ambiguous_names_fails_before_asking(
 def test_doctor_shows_the_vcard_folder(bus: Bus, contacts_daemon: Daemon) -> None:
     out = bus.agentctl("doctor", "--json")
     assert out.returncode == 0, out.stderr
-    (row,) = [r for r in json.loads(out.stdout) if r["capability"] == "contacts"]
-    assert row["backend"] == "vcard-folder" and row["available"] is True, row
-    assert "3 vCard file(s) in " in row["reason"]
+    rows = {r["backend"]: r for r in json.loads(out.stdout) if r["capability"] == "contacts"}
+    assert list(rows) == ["vcard-folder", "eds"]
+    assert rows["vcard-folder"]["available"] is True
+    assert "3 vCard file(s) in " in rows["vcard-folder"]["reason"]
+    assert rows["eds"]["available"] is False  # not on this private bus
+    assert "Evolution Data Server is not on the session bus" in rows["eds"]["reason"]
 
 
 def test_no_address_book(bus: Bus, daemon: Daemon) -> None:
     (step,) = ask(bus, "who is Anna")["steps"]
     assert step["error"].startswith("io.agentd.Error.Unavailable: "), step
-    assert "no vCard files" in step["error"]
+    assert "no vCard files" in step["error"] and "Evolution Data Server" in step["error"]
+
+
+EDS = "/usr/libexec/evolution-source-registry", "/usr/libexec/evolution-addressbook-factory"
+EDS_NAMES = eds.SOURCES_NAME, eds.BOOKS_NAME
+
+
+def create_in_eds(address: str, cards: list[str]) -> None:
+    """Add contacts to EDS's "system-address-book" through its own D-Bus API."""
+    async def create() -> None:
+        client = await MessageBus(bus_address=address).connect()
+        try:
+            path, owner = await eds.call(client, eds.BOOKS_NAME, eds.FACTORY_PATH,
+                                         eds.FACTORY_IFACE, "OpenAddressBook", "s",
+                                         ["system-address-book"], timeout=30)
+            await eds.call(client, owner, path, eds.BOOK_IFACE, "Open", timeout=30)
+            await eds.call(client, owner, path, eds.BOOK_IFACE, "CreateContacts", "asu",
+                           [cards, 0], timeout=30)
+        finally:
+            client.disconnect()
+
+    asyncio.run(create())
+
+
+@pytest.fixture
+def evolution(bus: Bus) -> Iterator[None]:
+    """The real source registry and address book factory on the test's session bus,
+    keeping their data under the test's XDG folders."""
+    if not all(os.access(binary, os.X_OK) for binary in EDS):
+        pytest.fail("Evolution Data Server is not installed (apt install "
+                    "evolution-data-server; scripts/debian-deps.sh does it)")
+    started = [subprocess.Popen([binary], env=bus.env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for binary in EDS]
+    try:
+        for name in EDS_NAMES:
+            wait_for(lambda name=name: name in bus.busctl("list", "--acquired").stdout,
+                     timeout=30, interval=0.2)
+        yield
+    finally:
+        for process in started:
+            process.terminate()
+        for process in started:
+            process.wait(timeout=10)
+
+
+def test_evolution_data_server(bus: Bus, evolution: None, daemon: Daemon) -> None:
+    cards = [ANNA.replace("\n", "\r\n")] + [card + "END:VCARD\r\n" for card in
+                                             SAMS.replace("\n", "\r\n").split(
+                                                 "END:VCARD\r\n") if card.strip()]
+    create_in_eds(bus.address, cards)
+    mom = found(ask(bus, "what's mom's number"))
+    assert mom.startswith("Anna Berg: ") and "+49 170 1234567 (mobile)" in mom, mom
+    sams = found(ask(bus, "who is sam")).rstrip(".").split("; ")
+    assert sorted(line.split(":")[0] for line in sams) == ["Sam Jones", "Sam Smith"]
+    (step,) = ask(bus, "who is Zed")["steps"]
+    assert step["error"].startswith("io.agentd.Error.NotFound: no contact called “Zed”")
+    path = gdbus_ask(bus, "call mom")
+    (step,) = wait_state(bus, path, "awaiting-confirmation")["steps"]
+    assert step["summary"] == "Call Anna Berg (+491701234567)"
+    assert answer_in_terminal(bus, path, "deny") == "Denied."
+    out = bus.agentctl("doctor", "--json")
+    rows = {r["backend"]: r for r in json.loads(out.stdout) if r["capability"] == "contacts"}
+    assert rows["eds"]["available"] is True and rows["eds"]["selected"] is True, rows
+    assert rows["eds"]["reason"] == "Evolution Data Server: Personal"
 
 
 def test_vcard_parsing() -> None:
