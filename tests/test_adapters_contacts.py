@@ -148,6 +148,14 @@ def test_no_address_book(bus: Bus, daemon: Daemon) -> None:
     (step,) = ask(bus, "who is Anna")["steps"]
     assert step["error"].startswith("io.agentd.Error.Unavailable: "), step
     assert "no vCard files" in step["error"] and "Evolution Data Server" in step["error"]
+    # A name nothing can resolve: asked about as said, then refused (the modem first).
+    path = gdbus_ask(bus, "call mom")
+    (step,) = wait_state(bus, path, "awaiting-confirmation")["steps"]
+    assert step["summary"] == "Call mom"
+    assert answer_in_terminal(bus, path) == "Confirmed."
+    (step,) = wait_state(bus, path)["steps"]
+    assert step["error"].startswith("io.agentd.Error.Unavailable: ") and \
+        "no modem" in step["error"], step
 
 
 EDS = "/usr/libexec/evolution-source-registry", "/usr/libexec/evolution-addressbook-factory"

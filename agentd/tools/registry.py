@@ -433,13 +433,16 @@ class ToolRegistry:
             raise NotFound(
                 f"there is no tool named {name!r}; `agentctl tools` lists them") from None
 
-    def implement(self, name: str, handler: ToolHandler) -> None:
+    def implement(self, name: str, handler: ToolHandler,
+                  prepare: ToolPreparer | None = None) -> None:
+        """``handler`` runs the tool; ``prepare`` (if any) resolves a step before it is
+        confirmed. Implementing a tool again replaces both."""
         self.spec(name)  # must be declared first
         self._handlers[name] = handler
-
-    def prepare_with(self, name: str, preparer: ToolPreparer) -> None:
-        self.spec(name)
-        self._preparers[name] = preparer
+        if prepare is None:
+            self._preparers.pop(name, None)
+        else:
+            self._preparers[name] = prepare
 
     async def prepare(self, name: str, args: Mapping[str, object]) -> Prepared | None:
         """What the step means, resolved (``Prepared``), or None when nothing needs it."""
