@@ -150,7 +150,7 @@ def dry_run_steps(planner: StepPlanner, registry: ToolRegistry, request: str,
         steps: list[PlannedStep] = []
         for _ in range(max_steps):
             try:
-                action = await planner.next_action(request, history, lambda k, d: None)
+                action = await planner.next_action(request, history, lambda event: None)
             except ModelUnavailable as exc:
                 return steps, exc.message
             if isinstance(action, FinalReply):

@@ -103,13 +103,13 @@ def planner_ratios(model: Path, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         planner = ModelPlanner(ModelManager(model, n_ctx=4096, threads=threads,
                                             idle_unload_s=0), CATALOGUE, config=config)
-        planner.decide(request, [], lambda k, d: None)  # load, warm up
+        planner.decide(request, [], lambda event: None)  # load, warm up
         ours, raw = [], []
         for _ in range(rounds):
             with planner.manager.use() as llama:
                 llama.reset()  # cold context: no prefix reuse on either side
             t = time.monotonic()
-            planner.decide(request, [], lambda k, d: None)
+            planner.decide(request, [], lambda event: None)
             ours.append(time.monotonic() - t)
             stats = planner.last_stats
             assert stats is not None
@@ -137,15 +137,15 @@ def planner_ratios(model: Path, rounds: int) -> None:
         cold_planner = ModelPlanner(ModelManager(model, n_ctx=4096, threads=threads,
                                                  idle_unload_s=0), CATALOGUE,
                                     cache_dir=cache, config=config)
-        cold_planner.decide(request, [], lambda k, d: None)
+        cold_planner.decide(request, [], lambda event: None)
         cold = cold_planner.last_stats
-        cold_planner.decide("is bluetooth on?", [], lambda k, d: None)
+        cold_planner.decide("is bluetooth on?", [], lambda event: None)
         warm = cold_planner.last_stats
         cold_planner.manager.unload()
         restarted = ModelPlanner(ModelManager(model, n_ctx=4096, threads=threads,
                                               idle_unload_s=0), CATALOGUE,
                                  cache_dir=cache, config=config)
-        restarted.decide("what's the battery level?", [], lambda k, d: None)
+        restarted.decide("what's the battery level?", [], lambda event: None)
         disk = restarted.last_stats
         assert cold and warm and disk
         print(f"\n3. prompt phase ({cold.prompt_tokens} tokens, prefix {cold.prefix_tokens}):")

