@@ -59,6 +59,10 @@ def address_book(bus: Bus) -> Path:
     (book / "anna.vcf").write_text(ANNA)
     (book / "sams.vcf").write_text(SAMS)
     (book / "broken.vcf").write_text("BEGIN:VCARD\nVERSION:3.0\nFN Nobody\n")
+    (book / "work" / "dentist.vcf").parent.mkdir()  # another address book; a BOM; no TEL
+    (book / "work" / "dentist.vcf").write_text(
+        "\ufeffBEGIN:VCARD\r\nVERSION:3.0\r\nFN:Dr. Weiss\r\nNICKNAME:dentist\r\n"
+        "EMAIL:weiss@example.org\r\nEND:VCARD\r\n")
     return book
 
 
@@ -126,6 +130,11 @@ def test_text_to_unknown_or_ambiguous_names_fails_before_asking(
         "io.agentd.Error.InvalidRequest: 2 contacts are called “Sam”: "
         "Sam Smith: +1-555-0101; Sam Jones: +1 555 0102. Say the full name or the number.")
     assert audit(bus)[-1]["consent"] == "not asked"
+    (step,) = ask(bus, "call the dentist")["steps"]
+    assert step["error"] == ("io.agentd.Error.NotFound: Dr. Weiss has no phone number in "
+                             "the contacts; say the number")
+    assert found(ask(bus, "what's the number for the dentist")) == \
+        "Dr. Weiss: no phone number."
     # The full name picks one.
     path = gdbus_ask(bus, "call sam jones")
     (step,) = wait_state(bus, path, "awaiting-confirmation")["steps"]
@@ -139,7 +148,7 @@ def test_doctor_shows_the_vcard_folder(bus: Bus, contacts_daemon: Daemon) -> Non
     rows = {r["backend"]: r for r in json.loads(out.stdout) if r["capability"] == "contacts"}
     assert list(rows) == ["vcard-folder", "eds"]
     assert rows["vcard-folder"]["available"] is True
-    assert "3 vCard file(s) in " in rows["vcard-folder"]["reason"]
+    assert "4 vCard file(s) in " in rows["vcard-folder"]["reason"]
     assert rows["eds"]["available"] is False  # not on this private bus
     assert "Evolution Data Server is not on the session bus" in rows["eds"]["reason"]
 

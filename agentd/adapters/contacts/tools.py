@@ -41,9 +41,14 @@ async def find_contacts(adapters: AdapterRegistry, name: str) -> list[Contact]:
 async def resolve_recipient(adapters: AdapterRegistry, name: str) -> Recipient:
     """The one contact ``name`` means, with its number (mobile preferred); ``NotFound``
     for none, ``Ambiguous`` (listing them) for several."""
-    found = [c for c in await find_contacts(adapters, name) if c.number]
-    if not found:
+    matches = await find_contacts(adapters, name)
+    found = [c for c in matches if c.number]
+    if not matches:
         raise _not_found(name)
+    if not found:
+        raise NotFound(f"{' and '.join(c.name for c in matches[:MAX_LISTED])} "
+                       f"{'has' if len(matches) == 1 else 'have'} no phone number in the "
+                       "contacts; say the number")
     if len(found) > 1:
         raise Ambiguous(f"{len(found)} contacts are called “{name}”: "
                         + "; ".join(_say(c) for c in found[:MAX_LISTED])

@@ -55,7 +55,7 @@ class VCardFolder:
             try:
                 if file.stat().st_size > MAX_FILE_BYTES:
                     raise MalformedVCard(f"larger than {MAX_FILE_BYTES} bytes")
-                contacts.extend(parse_vcards(file.read_text(encoding="utf-8",
+                contacts.extend(parse_vcards(file.read_text(encoding="utf-8-sig",
                                                             errors="replace")))
             except (OSError, MalformedVCard) as exc:
                 log.warning("contacts: skipped %s: %s", file, exc)
