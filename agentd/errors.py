@@ -37,6 +37,10 @@ class InvalidArguments(InvalidRequest):
     name = "InvalidArguments"
 
 
+class Ambiguous(InvalidRequest):
+    """The request names several things where it needs one (two contacts called Sam)."""
+
+
 class Busy(AgentError):
     """Too many tasks are in flight; try again when some finish."""
 

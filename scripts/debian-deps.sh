@@ -46,6 +46,8 @@ for pair in $need; do
 done
 # the telephony tests run the real ModemManager (in /usr/sbin, often not on a user's PATH)
 [ -x /usr/sbin/ModemManager ] || missing="$missing modemmanager"
+# the contacts tests run the real Evolution Data Server (source registry, address books)
+[ -x /usr/libexec/evolution-addressbook-factory ] || missing="$missing evolution-data-server"
 /usr/bin/python3 -c "import gi; gi.require_version('Gtk', '3.0')" 2>/dev/null \
     || missing="$missing python3-gi gir1.2-gtk-3.0"
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$missing python3-venv"

@@ -122,5 +122,5 @@ def test_names_are_not_numbers() -> None:
     from agentd.errors import NotFound
 
     assert phone_number("+49 (170) 123-4567") == "+491701234567"
-    with pytest.raises(NotFound, match="cannot look up contacts"):
+    with pytest.raises(NotFound, match="is not a phone number"):
         phone_number("mom")

@@ -317,6 +317,18 @@ PHONE = [
     ("ring the office", [s("call.dial", to="office")]),
 ]
 
+CONTACTS = [
+    ("what's mom's number", [s("contacts.find", name="mom")]),
+    ("who is Anna", [s("contacts.find", name="Anna")]),
+    ("find Anna's number", [s("contacts.find", name="Anna")]),
+    ("look up dad in my contacts", [s("contacts.find", name="dad")]),
+    ("do I have a number for Sam", [s("contacts.find", name="Sam")]),
+    ("What's Anna Berg's phone number?", [s("contacts.find", name="Anna Berg")]),
+    ("what's the number for the dentist", [s("contacts.find", name="dentist")]),
+    ("is jenny in my contacts", [s("contacts.find", name="jenny")]),
+    ("search my address book for mike", [s("contacts.find", name="mike")]),
+]
+
 HISTORY = [
     ("what did you do today", [s("agent.history", since="today")]),
     ("what did you do yesterday", [s("agent.history", since="yesterday")]),
@@ -467,7 +479,7 @@ MEDIA = [
 ]
 
 CASES = CLOCK + TIMERS + ALARMS + SCREEN_AND_INPUT + NOTIFICATIONS + FILES + APPS
-CASES += SETTINGS + PHONE + HISTORY + MEDIA + MULTI
+CASES += SETTINGS + PHONE + CONTACTS + HISTORY + MEDIA + MULTI
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -498,6 +510,11 @@ NOTHING = [
     "open the garage door",
     "start the car",
     "find my phone",
+    "who is calling",
+    "who is on the phone",
+    "who is in my contacts",
+    "add Anna to my contacts",
+    "delete dad's number",
     "find a good restaurant",
     "delete my account",
     "remind me to call mom",

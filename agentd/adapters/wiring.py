@@ -10,6 +10,9 @@ from agentd.adapters.accessibility.tools import install_accessibility_tools
 from agentd.adapters.apps.launch import ExecLauncher, GioLauncher, SystemdRunLauncher
 from agentd.adapters.apps.tools import install_app_tools
 from agentd.adapters.base import AdapterRegistry, Backend
+from agentd.adapters.contacts.eds import EdsContacts
+from agentd.adapters.contacts.tools import install_contacts_tools
+from agentd.adapters.contacts.vdir import VCardFolder
 from agentd.adapters.files.tools import install_file_tools
 from agentd.adapters.files.xdg import XdgFolders
 from agentd.adapters.input.atspi import AtspiInput
@@ -51,6 +54,8 @@ def build_adapters(tools: ToolRegistry, test_backends: Sequence[Backend] = (),
     adapters.register(GioLauncher(env))  # inherit agentd's sandbox
     adapters.register(ExecLauncher(env))
     adapters.register(ModemManagerTelephony())
+    adapters.register(VCardFolder.from_environment(env))  # contacts: a vdir is chosen,
+    adapters.register(EdsContacts())  # EDS may just be installed (Phosh)
     accessibility = AtspiAccessibility()  # started with the session bus
     adapters.register(accessibility)
     adapters.register(AtspiInput(accessibility))  # input: widgets by name, text fields
@@ -78,6 +83,7 @@ def install_adapter_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> Non
     install_file_tools(tools, adapters)
     install_app_tools(tools, adapters)
     install_telephony_tools(tools, adapters)
+    install_contacts_tools(tools, adapters)
     install_notification_tools(tools, adapters)
     install_accessibility_tools(tools, adapters)
     install_input_tools(tools, adapters)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from agentd.errors import AgentError
 from agentd.events import StepChanged
@@ -32,7 +32,7 @@ from agentd.store.audit import AuditLog, StepAudit
 from agentd.store.journal import Journal
 from agentd.tools.builtin.scheduler import Scheduler
 from agentd.tools.context import ToolContext
-from agentd.tools.registry import ToolRegistry
+from agentd.tools.registry import ArgValue, ToolRegistry
 
 if TYPE_CHECKING:
     from agentd.tasks.runner import TaskEvents
@@ -97,6 +97,14 @@ class StepExecutor:
         return True
 
     async def execute(self, task: TaskRecord, step: StepRecord) -> StepOutcome:
+        # Resolved first (a contact's name to a number), so the question names what runs.
+        try:
+            prepared = await self._registry.prepare(step.tool, step.args)
+        except AgentError as exc:
+            self._fail_unprepared(task, step, exc)
+        if prepared is not None:
+            step.summary = prepared.summary
+            self._journal.save_step(task.id, step)
         decision = self._policy.check(task, step)
         consent = "grant" if decision.granted else "not needed"
         approver: Approver | None = None
@@ -119,16 +127,29 @@ class StepExecutor:
             if answer.decision is Decision.ALWAYS and decision.can_grant:
                 self._policy.grants.add(step.tool, task.caller.program)
                 consent = "user, and granted from now on"
-        return await self._run(task, step, decision, consent, approver)
+        return await self._run(task, step, decision, consent, approver,
+                               prepared.bound if prepared else {})
+
+    def _fail_unprepared(self, task: TaskRecord, step: StepRecord, exc: AgentError) -> NoReturn:
+        """The step could not be resolved (no such contact): failed, never asked about."""
+        step.state, step.error = StepState.FAILED, f"{exc.dbus_name}: {exc.message}"
+        self._journal.save_step(task.id, step)
+        self._record(task, step, self._policy.check(task, step), "not asked")
+        self._events.progress(task, StepChanged(step.index, step.tool, str(step.state),
+                                                error=step.error))
+        self._events.task_changed(task)
+        summary = step.summary[:1].lower() + step.summary[1:]
+        raise StopTask(TaskState.FAILED, f"Could not {summary}: {step.error}")
 
     async def _run(self, task: TaskRecord, step: StepRecord, decision: PolicyDecision,
-                   consent: str, approver: Approver | None) -> StepOutcome:
+                   consent: str, approver: Approver | None,
+                   bound: Mapping[str, ArgValue]) -> StepOutcome:
         step.state = StepState.RUNNING
         self._journal.save_step(task.id, step)  # journaled before it runs
         self._events.progress(task, StepChanged(step.index, step.tool, str(step.state),
                                                 summary=step.summary))
         ctx = ToolContext(task=task, journal=self._journal, scheduler=self._scheduler,
-                          audit=self._audit)
+                          audit=self._audit, bound=bound)
         spec = self._registry.spec(step.tool)
         # Results are untrusted unless the tool is declared trusted; so are the errors of
         # such tools (they quote file, app and widget names).

@@ -158,6 +158,10 @@ _MEDIA_SUMMARY = {"play": "Play the music", "pause": "Pause the music",
                   "stop": "Stop the music"}
 
 CATALOGUE_V2: tuple[ToolSpec, ...] = (
+    # The user's own address book: trusted.
+    ToolSpec("contacts.find", "Find contacts by name or nickname; their names and numbers.",
+             Risk.READ, (contact("name", 'the name or nickname ("Anna", "mom")'),),
+             capability="contacts", summary="Look up {name} in the contacts", trusted=True),
     ToolSpec("media.control", "Control the media player: play, pause, next, previous, stop.",
              Risk.LOCAL, (choice("action", "what to do (play also resumes)", MEDIA_ACTIONS),),
              capability="media", summary=lambda a: _MEDIA_SUMMARY.get(str(a.get("action")),

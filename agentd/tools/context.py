@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -18,3 +19,5 @@ class ToolContext:
     journal: Journal
     scheduler: Scheduler
     audit: AuditLog
+    # What the step was resolved to before it was confirmed (``Prepared.bound``).
+    bound: Mapping[str, str | int | bool] = field(default_factory=dict)

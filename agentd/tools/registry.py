@@ -236,6 +236,22 @@ ToolHandler = Callable[["ToolContext", dict[str, ArgValue]], Awaitable[ToolResul
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """What a step turned out to mean before the user is asked about it (call.dial's
+    "mom" is Anna Berg's mobile number): the summary the confirmation shows and the audit
+    log keeps, and the values the handler then uses (``ToolContext.bound``), so what runs
+    is what was confirmed. The step's arguments stay as planned."""
+
+    summary: str
+    bound: Mapping[str, ArgValue] = field(default_factory=dict)
+
+
+# Resolves a step's arguments before its policy check; None when there is nothing to
+# resolve. Its errors fail the step before anyone is asked.
+ToolPreparer = Callable[[dict[str, ArgValue]], Awaitable[Prepared | None]]
+
+
+@dataclass(frozen=True)
 class ToolSpec:
     """The one declaration of a tool."""
 
@@ -402,6 +418,7 @@ class ToolRegistry:
                 raise ValueError(f"tool {spec.name} declared twice")
             self._specs[spec.name] = spec
         self._handlers: dict[str, ToolHandler] = {}
+        self._preparers: dict[str, ToolPreparer] = {}
 
     def __contains__(self, name: object) -> bool:
         return name in self._specs
@@ -416,9 +433,21 @@ class ToolRegistry:
             raise NotFound(
                 f"there is no tool named {name!r}; `agentctl tools` lists them") from None
 
-    def implement(self, name: str, handler: ToolHandler) -> None:
+    def implement(self, name: str, handler: ToolHandler,
+                  prepare: ToolPreparer | None = None) -> None:
+        """``handler`` runs the tool; ``prepare`` (if any) resolves a step before it is
+        confirmed. Implementing a tool again replaces both."""
         self.spec(name)  # must be declared first
         self._handlers[name] = handler
+        if prepare is None:
+            self._preparers.pop(name, None)
+        else:
+            self._preparers[name] = prepare
+
+    async def prepare(self, name: str, args: Mapping[str, object]) -> Prepared | None:
+        """What the step means, resolved (``Prepared``), or None when nothing needs it."""
+        preparer = self._preparers.get(name)
+        return None if preparer is None else await preparer(self.spec(name).validate(args))
 
     def is_implemented(self, name: str) -> bool:
         return name in self._handlers

@@ -58,7 +58,8 @@ PHONE_PREFIX = re.compile(r"^(\+?\d[\d\s\-().]*\d)(?=\s)\s*(.*)$", re.DOTALL)
 FILENAME = re.compile(r"(?:.*/.*|.*\S\.[A-Za-z0-9]{1,5})")
 FINAL_PUNCTUATION = re.compile(r"[.?!…]*")
 WORD_CHAR = re.compile(r"\w")
-WORD_CONTINUES = re.compile(r"\w|[.'’-]\w")
+# A word goes on past a wildcard's end, except for a possessive ("mom" of "mom's number").
+WORD_CONTINUES = re.compile(r"\w|['’](?![sS]\b)\w|[.-]\w")
 CONJUNCTION = re.compile(r"\b(?:and|then|also)\b|[,;]", re.IGNORECASE)
 # Where a request with several commands may be split, tried left to right.
 SEPARATOR = re.compile(

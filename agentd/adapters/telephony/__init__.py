@@ -26,12 +26,16 @@ class Telephony(Protocol):
         ...
 
 
+def is_phone_number(to: str) -> bool:
+    """Whether ``to`` is written as a number (else it is a contact's name)."""
+    return bool(_NUMBER.fullmatch(to.strip()))
+
+
 def phone_number(to: str) -> str:
     """``to`` as a dialable number ("+49 170 123-4567" → "+491701234567")."""
     to = to.strip()
-    if not _NUMBER.fullmatch(to):
-        raise NotFound(f"{to!r} is not a phone number, and agentd cannot look up contacts "
-                       "yet; say the number")
+    if not is_phone_number(to):
+        raise NotFound(f"{to!r} is not a phone number; say the number")
     return ("+" if to.startswith("+") else "") + re.sub(r"[^0-9]", "", to)
 
 

@@ -1,0 +1,128 @@
+"""Backend "eds": the address books of Evolution Data Server on the session bus.
+
+What GNOME Contacts and Chatty use on Phosh. The source registry
+(``org.gnome.evolution.dataserver.Sources5``) exports every data source under
+``/org/gnome/evolution/dataserver/SourceManager`` (``GetManagedObjects``); a source whose
+key file (``Data``) has an ``[Address Book]`` group and is enabled is an address book.
+``AddressBookFactory.OpenAddressBook(uid)`` gives an ``AddressBook`` object for this
+connection (gone when it closes); ``Open()`` and then ``GetContactList(query)`` with an
+EDS query answer vCard strings, read by the same code as the vCard folder's files.
+"""
+
+from __future__ import annotations
+
+import configparser
+import logging
+
+from dbus_fast import BusType
+from dbus_fast.aio import MessageBus
+
+from agentd.adapters.base import Availability
+from agentd.adapters.contacts import CAPABILITY, Contact, matching, words
+from agentd.adapters.contacts.vcard import MalformedVCard, parse_vcards
+from agentd.adapters.dbuscalls import CHECK_TIMEOUT_S, call, connect, has_service
+from agentd.bus.names import OBJECT_MANAGER_IFACE
+from agentd.errors import AgentError, Unavailable
+
+log = logging.getLogger(__name__)
+EDS = "org.gnome.evolution.dataserver"
+SOURCES_NAME = f"{EDS}.Sources5"
+SOURCES_PATH = "/org/gnome/evolution/dataserver/SourceManager"
+SOURCE_IFACE = f"{EDS}.Source"
+BOOKS_NAME = f"{EDS}.AddressBook10"
+FACTORY_PATH = "/org/gnome/evolution/dataserver/AddressBookFactory"
+FACTORY_IFACE = f"{EDS}.AddressBookFactory"
+BOOK_IFACE = f"{EDS}.AddressBook"
+FIELDS = ("full_name", "nickname", "given_name", "family_name")
+OPEN_TIMEOUT_S = 20.0  # the first open starts the factory and its backend process
+
+
+def query(name: str) -> str:
+    """The EDS query for contacts whose names hold every word of ``name``."""
+    each = [f"(or {' '.join(f'(contains {_quoted(field)} {_quoted(word)})' for field in FIELDS)})"
+            for word in words(name)]
+    return each[0] if len(each) == 1 else f"(and {' '.join(each)})"
+
+
+def _quoted(text: str) -> str:
+    """A string in EDS's query language (an s-expression)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class EdsContacts:
+    name = "eds"
+    capability = CAPABILITY
+    test = False
+
+    async def availability(self) -> Availability:
+        try:
+            bus = await connect(BusType.SESSION)
+        except Unavailable as exc:
+            return Availability.no(str(exc))
+        try:
+            books = await self._books(bus)
+        except Unavailable as exc:
+            return Availability.no(str(exc))
+        finally:
+            bus.disconnect()
+        return Availability.yes(f"Evolution Data Server: {', '.join(books.values())}")
+
+    async def find(self, name: str) -> list[Contact]:
+        if not words(name):
+            return []
+        bus = await connect(BusType.SESSION)
+        try:
+            contacts: list[Contact] = []
+            for uid, shown in (await self._books(bus)).items():
+                contacts.extend(await self._search(bus, uid, shown, query(name)))
+            return matching(contacts, name)
+        finally:
+            bus.disconnect()
+
+    async def _books(self, bus: MessageBus) -> dict[str, str]:
+        """The enabled address books: uid → display name; ``Unavailable`` when none."""
+        if not await has_service(bus, SOURCES_NAME):
+            raise Unavailable("Evolution Data Server is not on the session bus "
+                              "(Debian package evolution-data-server)")
+        try:
+            (objects,) = await call(bus, SOURCES_NAME, SOURCES_PATH, OBJECT_MANAGER_IFACE,
+                                    "GetManagedObjects", timeout=CHECK_TIMEOUT_S * 2)
+        except AgentError as exc:
+            raise Unavailable(f"the Evolution source registry did not answer ({exc})") \
+                from None
+        books: dict[str, str] = {}
+        for interfaces in objects.values():
+            source = interfaces.get(SOURCE_IFACE)
+            if source is None:
+                continue
+            keys = configparser.ConfigParser(interpolation=None, strict=False)
+            try:
+                keys.read_string(str(source["Data"].value))
+            except configparser.Error:
+                continue
+            if keys.has_section("Address Book") and keys.getboolean(
+                    "Data Source", "Enabled", fallback=True):
+                uid = str(source["UID"].value)
+                books[uid] = keys.get("Data Source", "DisplayName", fallback=uid)
+        if not books:
+            raise Unavailable("Evolution Data Server has no enabled address book")
+        return books
+
+    async def _search(self, bus: MessageBus, uid: str, shown: str,
+                      sexp: str) -> list[Contact]:
+        try:
+            path, owner = await call(bus, BOOKS_NAME, FACTORY_PATH, FACTORY_IFACE,
+                                     "OpenAddressBook", "s", [uid], timeout=OPEN_TIMEOUT_S)
+            await call(bus, owner, path, BOOK_IFACE, "Open", timeout=OPEN_TIMEOUT_S)
+            (cards,) = await call(bus, owner, path, BOOK_IFACE, "GetContactList", "s",
+                                  [sexp])
+        except AgentError as exc:
+            raise Unavailable(f"the address book “{shown}” could not be read ({exc})") \
+                from None
+        contacts: list[Contact] = []
+        for card in cards:
+            try:
+                contacts.extend(parse_vcards(str(card)))
+            except MalformedVCard as exc:
+                log.warning("contacts: skipped a card of the address book %s: %s", shown, exc)
+        return contacts

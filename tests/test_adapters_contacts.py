@@ -1,0 +1,244 @@
+"""Contacts from the user's vCard folder, through the real daemon on a private bus.
+
+The cards are real files in the vdirsyncer/khard layout under the test's
+``$XDG_DATA_HOME/contacts``; "call mom" resolves through them and then meets this
+machine's telephony as it is (no modem), so the step fails with the telephony error after
+the user confirmed the resolved number. The same through the real Evolution Data Server
+(source registry and address book factory) on the test's private session bus, its
+contacts made with EDS's own ``CreateContacts``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dbus_fast.aio import MessageBus
+from testkit.bus import Bus, Daemon, wait_for
+from testkit.helpers import answer_in_terminal, audit, gdbus_ask, wait_state
+
+from agentd.adapters.contacts import eds
+
+pytestmark = pytest.mark.services
+
+ANNA = """BEGIN:VCARD
+VERSION:3.0
+UID:anna
+FN:Anna Berg
+N:Berg;Anna;;;
+NICKNAME:Annie,Mom
+TEL;TYPE=HOME,VOICE:+49 30 1234567
+TEL;TYPE=CELL:+49 170 1234567
+END:VCARD
+"""
+SAMS = """BEGIN:VCARD
+VERSION:4.0
+UID:sam-1
+FN:Sam Smith
+TEL;VALUE=uri;TYPE="cell,voice":tel:+1-555-0101
+END:VCARD
+BEGIN:VCARD
+VERSION:4.0
+UID:sam-2
+FN:Sam Jones
+TEL:+1 555 0102
+END:VCARD
+"""
+
+
+def address_book(bus: Bus) -> Path:
+    """``$XDG_DATA_HOME/contacts/<book>``, as vdirsyncer lays it out, filled."""
+    book = bus.root / "data" / "contacts" / "personal"
+    book.mkdir(parents=True)
+    (book / "anna.vcf").write_text(ANNA)
+    (book / "sams.vcf").write_text(SAMS)
+    (book / "broken.vcf").write_text("BEGIN:VCARD\nVERSION:3.0\nFN Nobody\n")
+    (book / "work" / "dentist.vcf").parent.mkdir()  # another address book; a BOM; no TEL
+    (book / "work" / "dentist.vcf").write_text(
+        "\ufeffBEGIN:VCARD\r\nVERSION:3.0\r\nFN:Dr. Weiss\r\nNICKNAME:dentist\r\n"
+        "EMAIL:weiss@example.org\r\nEND:VCARD\r\n")
+    return book
+
+
+@pytest.fixture
+def contacts_daemon(bus: Bus) -> Any:
+    address_book(bus)
+    daemon = Daemon(bus).start()
+    yield daemon
+    if daemon.alive():
+        daemon.kill(15)
+
+
+def ask(bus: Bus, text: str) -> dict[str, Any]:
+    return wait_state(bus, gdbus_ask(bus, text))
+
+
+def found(task: dict[str, Any]) -> str:
+    (step,) = task["steps"]
+    assert step["tool"] == "contacts.find" and step["state"] == "done", step
+    return str(step["result"])
+
+
+def test_find_by_name_nickname_any_case(bus: Bus, contacts_daemon: Daemon) -> None:
+    assert found(ask(bus, "who is Anna")) == \
+        "Anna Berg: +49 30 1234567, +49 170 1234567 (mobile)."
+    assert found(ask(bus, "what's MOM's number")).startswith("Anna Berg: ")
+    assert found(ask(bus, "look up anna berg in my contacts")).startswith("Anna Berg: ")
+    both = found(ask(bus, "do I have a number for sam"))
+    assert "Sam Smith: +1-555-0101" in both and "Sam Jones: +1 555 0102" in both
+    # The malformed card was skipped, named in the log, and the daemon still answers.
+    assert "skipped" in contacts_daemon.logs() and "broken.vcf" in contacts_daemon.logs()
+    assert contacts_daemon.alive()
+
+
+def test_unknown_name_is_not_found(bus: Bus, contacts_daemon: Daemon) -> None:
+    (step,) = ask(bus, "who is Zed")["steps"]
+    assert step["error"].startswith("io.agentd.Error.NotFound: no contact called “Zed”")
+    assert 'agentctl ask "find Zed"' in step["error"]
+
+
+def test_call_mom_confirms_the_resolved_mobile_number(bus: Bus,
+                                                      contacts_daemon: Daemon) -> None:
+    path = gdbus_ask(bus, "call mom")
+    waiting = wait_state(bus, path, "awaiting-confirmation")
+    (step,) = waiting["steps"]
+    assert step["args"] == {"to": "mom"}  # the plan keeps what the user said
+    assert step["summary"] == "Call Anna Berg (+491701234567)"  # mobile, not home
+    assert answer_in_terminal(bus, path) == "Confirmed."
+    (step,) = wait_state(bus, path)["steps"]
+    assert step["state"] == "failed" and "no modem" in step["error"], step
+    record = audit(bus)[-1]
+    assert record["tool"] == "call.dial" and record["summary"] == step["summary"]
+    assert record["consent"] == "user"
+
+
+def test_text_to_unknown_or_ambiguous_names_fails_before_asking(
+        bus: Bus, contacts_daemon: Daemon) -> None:
+    task = ask(bus, "text Zed I'm late")
+    assert task["state"] == "failed"
+    (step,) = task["steps"]
+    assert step["error"].startswith("io.agentd.Error.NotFound: no contact called “Zed”")
+    assert not step["confirmed"]
+    (step,) = ask(bus, "call Sam")["steps"]
+    assert step["error"] == (
+        "io.agentd.Error.InvalidRequest: 2 contacts are called “Sam”: "
+        "Sam Smith: +1-555-0101; Sam Jones: +1 555 0102. Say the full name or the number.")
+    assert audit(bus)[-1]["consent"] == "not asked"
+    (step,) = ask(bus, "call the dentist")["steps"]
+    assert step["error"] == ("io.agentd.Error.NotFound: Dr. Weiss has no phone number in "
+                             "the contacts; say the number")
+    assert found(ask(bus, "what's the number for the dentist")) == \
+        "Dr. Weiss: no phone number."
+    # The full name picks one.
+    path = gdbus_ask(bus, "call sam jones")
+    (step,) = wait_state(bus, path, "awaiting-confirmation")["steps"]
+    assert step["summary"] == "Call Sam Jones (+15550102)"
+    assert answer_in_terminal(bus, path, "deny") == "Denied."
+
+
+def test_doctor_shows_the_vcard_folder(bus: Bus, contacts_daemon: Daemon) -> None:
+    out = bus.agentctl("doctor", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = {r["backend"]: r for r in json.loads(out.stdout) if r["capability"] == "contacts"}
+    assert list(rows) == ["vcard-folder", "eds"]
+    assert rows["vcard-folder"]["available"] is True
+    assert "4 vCard file(s) in " in rows["vcard-folder"]["reason"]
+    assert rows["eds"]["available"] is False  # not on this private bus
+    assert "Evolution Data Server is not on the session bus" in rows["eds"]["reason"]
+
+
+def test_no_address_book(bus: Bus, daemon: Daemon) -> None:
+    (step,) = ask(bus, "who is Anna")["steps"]
+    assert step["error"].startswith("io.agentd.Error.Unavailable: "), step
+    assert "no vCard files" in step["error"] and "Evolution Data Server" in step["error"]
+    # A name nothing can resolve: asked about as said, then refused (the modem first).
+    path = gdbus_ask(bus, "call mom")
+    (step,) = wait_state(bus, path, "awaiting-confirmation")["steps"]
+    assert step["summary"] == "Call mom"
+    assert answer_in_terminal(bus, path) == "Confirmed."
+    (step,) = wait_state(bus, path)["steps"]
+    assert step["error"].startswith("io.agentd.Error.Unavailable: ") and \
+        "no modem" in step["error"], step
+
+
+EDS = "/usr/libexec/evolution-source-registry", "/usr/libexec/evolution-addressbook-factory"
+EDS_NAMES = eds.SOURCES_NAME, eds.BOOKS_NAME
+
+
+def create_in_eds(address: str, cards: list[str]) -> None:
+    """Add contacts to EDS's "system-address-book" through its own D-Bus API."""
+    async def create() -> None:
+        client = await MessageBus(bus_address=address).connect()
+        try:
+            path, owner = await eds.call(client, eds.BOOKS_NAME, eds.FACTORY_PATH,
+                                         eds.FACTORY_IFACE, "OpenAddressBook", "s",
+                                         ["system-address-book"], timeout=30)
+            await eds.call(client, owner, path, eds.BOOK_IFACE, "Open", timeout=30)
+            await eds.call(client, owner, path, eds.BOOK_IFACE, "CreateContacts", "asu",
+                           [cards, 0], timeout=30)
+        finally:
+            client.disconnect()
+
+    asyncio.run(create())
+
+
+@pytest.fixture
+def evolution(bus: Bus) -> Iterator[None]:
+    """The real source registry and address book factory on the test's session bus,
+    keeping their data under the test's XDG folders."""
+    if not all(os.access(binary, os.X_OK) for binary in EDS):
+        pytest.fail("Evolution Data Server is not installed (apt install "
+                    "evolution-data-server; scripts/debian-deps.sh does it)")
+    started = [subprocess.Popen([binary], env=bus.env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for binary in EDS]
+    try:
+        for name in EDS_NAMES:
+            wait_for(lambda name=name: name in bus.busctl("list", "--acquired").stdout,
+                     timeout=30, interval=0.2)
+        yield
+    finally:
+        for process in started:
+            process.terminate()
+        for process in started:
+            process.wait(timeout=10)
+
+
+def test_evolution_data_server(bus: Bus, evolution: None, daemon: Daemon) -> None:
+    cards = [ANNA.replace("\n", "\r\n")] + [card + "END:VCARD\r\n" for card in
+                                             SAMS.replace("\n", "\r\n").split(
+                                                 "END:VCARD\r\n") if card.strip()]
+    create_in_eds(bus.address, cards)
+    mom = found(ask(bus, "what's mom's number"))
+    assert mom.startswith("Anna Berg: ") and "+49 170 1234567 (mobile)" in mom, mom
+    sams = found(ask(bus, "who is sam")).rstrip(".").split("; ")
+    assert sorted(line.split(":")[0] for line in sams) == ["Sam Jones", "Sam Smith"]
+    (step,) = ask(bus, "who is Zed")["steps"]
+    assert step["error"].startswith("io.agentd.Error.NotFound: no contact called “Zed”")
+    path = gdbus_ask(bus, "call mom")
+    (step,) = wait_state(bus, path, "awaiting-confirmation")["steps"]
+    assert step["summary"] == "Call Anna Berg (+491701234567)"
+    assert answer_in_terminal(bus, path, "deny") == "Denied."
+    out = bus.agentctl("doctor", "--json")
+    rows = {r["backend"]: r for r in json.loads(out.stdout) if r["capability"] == "contacts"}
+    assert rows["eds"]["available"] is True and rows["eds"]["selected"] is True, rows
+    assert rows["eds"]["reason"] == "Evolution Data Server: Personal"
+
+
+def test_vcard_parsing() -> None:
+    from agentd.adapters.contacts import matching
+    from agentd.adapters.contacts.vcard import MalformedVCard, parse_vcards
+
+    (anna,) = parse_vcards(ANNA)
+    assert anna.nicknames == ("Annie", "Mom") and anna.number == "+49 170 1234567"
+    sams = parse_vcards(SAMS)
+    assert [c.name for c in matching(sams, "sam")] == ["Sam Smith", "Sam Jones"]
+    assert [c.name for c in matching(sams, "Sam Jones!")] == ["Sam Jones"]
+    assert matching([anna], "mom")[0] is anna and matching([anna], "dad") == []
+    with pytest.raises(MalformedVCard):
+        parse_vcards("BEGIN:VCARD\nFN:x\n")
