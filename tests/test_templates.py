@@ -855,3 +855,22 @@ def test_a_spoken_transcript_is_repaired_by_one_word(heard: str, understood: str
 def test_a_spoken_transcript_is_not_guessed(heard: str) -> None:
     tier = TemplateTier(ToolRegistry(CATALOGUE), "en")
     assert tier.understand_heard(heard).is_empty
+
+
+def test_adding_a_tool_leaves_the_other_tools_sentence_samples_alone() -> None:
+    """The router's samples (sampling.sample_sentences) are drawn per intent: a new tool's
+    sentences do not change which sentences represent the others."""
+    import dataclasses
+
+    from agentd.understanding import sampling
+
+    intents = load_intents("en")
+    fewer = dataclasses.replace(intents, intents={
+        name: intent for name, intent in intents.intents.items()
+        if not name.startswith(("media.", "contacts."))})
+    def of(samples: list[tuple[str, str]], tool: str) -> list[str]:
+        return [text for name, text in samples if name == tool]
+
+    full, reduced = sampling.sample_sentences(intents), sampling.sample_sentences(fewer)
+    for tool in ("settings.set", "sms.send", "timer.start"):
+        assert of(full, tool) and of(full, tool) == of(reduced, tool), tool

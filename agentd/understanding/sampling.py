@@ -92,14 +92,16 @@ def _sentences(intents: Intents) -> Iterator[tuple[str, Expression, dict[str, An
 
 def sample_sentences(intents: Intents, per_intent: int = 40,
                      seed: int = 15) -> list[tuple[str, str]]:
-    """About ``per_intent`` distinct sentences per intent, as (intent, sentence)."""
-    rng = random.Random(seed)
-    sampler = _Sampler(intents, rng)
+    """About ``per_intent`` distinct sentences per intent, as (intent, sentence). Each
+    intent draws from a generator of its own (seeded by ``seed`` and its name), so adding
+    a tool's sentences leaves every other tool's sample as it was."""
     by_intent: dict[str, list[tuple[Expression, dict[str, object]]]] = defaultdict(list)
     for name, expr, rules in _sentences(intents):
         by_intent[name].append((expr, rules))
     out: list[tuple[str, str]] = []
     for name, templates in by_intent.items():
+        rng = random.Random(f"{seed}:{name}")
+        sampler = _Sampler(intents, rng)
         seen: set[str] = set()
         for _ in range(per_intent * 6):
             if len(seen) >= per_intent:
