@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.image, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 SCENARIOS = ["agentd-ready", "screenshot", "app-open", "uinput-tap", "notification",
-             "notification-allow", "files",
+             "notification-allow", "files", "contact-text",
              "crash-recovery", "model-tier", "voice", "uinput-device"]
 
 

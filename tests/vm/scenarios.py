@@ -399,6 +399,32 @@ def files(phone: Phone) -> str:
     return "moved to Documents, then trashed with its .trashinfo"
 
 
+ANNA = ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Anna Berg\r\nN:Berg;Anna;;;\r\n"
+        "NICKNAME:Annie\r\nTEL;TYPE=HOME:+15550199\r\nTEL;TYPE=CELL:+15550123\r\n"
+        "END:VCARD\r\n")
+
+
+def contact_text(phone: Phone) -> str:
+    """A contact in the phone user's vCard folder resolves for "text ...": the question
+    names the contact and the mobile number, and the allowed step fails with the named
+    telephony error (the VM has no modem)."""
+    folder = phone.home / ".local" / "share" / "contacts" / "personal"
+    phone.run("mkdir", "-p", str(folder))
+    vcf = folder / "anna.vcf"
+    vcf.write_text(ANNA, encoding="utf-8")
+    entry = pwd.getpwnam(phone.user)
+    os.chown(vcf, entry.pw_uid, entry.pw_gid)
+    task = phone.ask_and_allow("text annie I'm on my way")
+    (step,) = task.get("steps") or [{}]
+    if step.get("tool") != "sms.send" or "Anna Berg (+15550123)" not in step.get("summary", ""):
+        raise Failed(f"the question did not name Anna's mobile number: {step}")
+    if not step.get("confirmed") or step.get("state") != "failed":
+        raise Failed(f"expected a confirmed step that fails without a modem: {step}")
+    if "io.agentd.Error.Unavailable" not in step.get("error", ""):
+        raise Failed(f"not the named telephony error: {step.get('error')}")
+    return f"asked “{step['summary']}”; then {step['error'][:80]}"
+
+
 def model_tier(phone: Phone) -> str:
     models = json.loads(phone.run("agentctl", "model", "list", "--json").stdout or "[]")
     if not models:
@@ -493,6 +519,7 @@ SCENARIOS: list[tuple[str, Callable[[Phone], str]]] = [
     ("notification", notification),
     ("notification-allow", notification_allow),
     ("files", files),
+    ("contact-text", contact_text),
     ("crash-recovery", crash_recovery),  # before model-tier: a cold prompt cache is slower
     ("model-tier", model_tier),
     ("voice", voice),
