@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 
@@ -117,6 +118,10 @@ def test_tasks_task_tools_status(bus: Bus, daemon: Daemon) -> None:
     assert by_name["sms.send"]["risk"] == "external"
     assert by_name["clock.time"]["available"] is True
     assert by_name["screen.capture"]["available"] is False
+    assert by_name["clock.time"]["backend"] == "agentd"
+    assert by_name["screen.capture"]["backend"] == ""  # no compositor on the test bus
+    listing = bus.agentctl("tools").stdout
+    assert re.search(r"^clock\.time +read +agentd +Say the current time", listing, re.M)
     assert by_name["timer.start"]["schema"]["parameters"]["required"] == ["duration_s"]
     status = json.loads(bus.agentctl("status", "--json").stdout)
     assert status["Version"] == "0.1.0" and status["State"] == "ready"

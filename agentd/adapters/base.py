@@ -139,13 +139,13 @@ class AdapterRegistry:
             raise Unavailable(f"no {capability.name} backend is installed in this agentd")
         raise Unavailable(f"no {capability.name} backend works here ({'; '.join(reasons)})")
 
-    async def works(self, capability: str) -> bool:
-        """Whether some real backend of ``capability`` is available now (test backends
-        replace tool handlers themselves, so a capability they cover counts as working)."""
+    async def serving(self, capability: str) -> str:
+        """The name of the first backend of ``capability`` available now, or "" (test
+        backends replace tool handlers themselves, so one that covers it counts)."""
         for backend in self._backends.get(capability, []):
             if (await backend.availability()).ok:
-                return True
-        return False
+                return backend.name
+        return ""
 
     async def start(self, bus: Any) -> None:
         """Start the backends that hold a connection (``start(bus)``), e.g. a bus monitor."""

@@ -279,15 +279,17 @@ class AgentService:
                 if caller.agentctl or self.owns(caller, obj.task)]
 
     async def describe_tools(self) -> list[dict[str, Any]]:
-        """Each tool; "available" means implemented and, for adapter tools, a backend works."""
-        usable: dict[str, bool] = {}
+        """Each tool; "available" means implemented and, for adapter tools, a backend works;
+        "backend" names the one that would serve it now ("agentd" for built-in tools)."""
+        serving: dict[str, str] = {"core": "agentd"}
         for spec in self._registry:
-            if spec.capability != "core" and spec.capability not in usable:
-                usable[spec.capability] = await self.adapters.works(spec.capability)
+            if spec.capability not in serving:
+                serving[spec.capability] = await self.adapters.serving(spec.capability)
         return [{"name": spec.name, "description": spec.description, "risk": spec.risk.value,
                  "capability": spec.capability,
                  "available": (self._registry.is_implemented(spec.name)
-                               and usable.get(spec.capability, True)),
+                               and bool(serving[spec.capability])),
+                 "backend": serving[spec.capability],
                  "schema": json.dumps(spec.json_schema())} for spec in self._registry]
 
     async def diagnose(self) -> list[dict[str, Any]]:

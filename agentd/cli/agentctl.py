@@ -339,7 +339,8 @@ async def cmd_tools(client: AgentClient, args: argparse.Namespace) -> int:
     for entry in entries:
         entry["schema"] = json.loads(entry["schema"])
     return _listing(args, entries, "No tools.",
-                    lambda e: f"{e['name']:<22} {e['risk']:<13} {e['description']}" + (
+                    lambda e: f"{e['name']:<22} {e['risk']:<9} "
+                              f"{e.get('backend') or '-':<16} {e['description']}" + (
                         "" if e["available"] else f"  [needs {e['capability']} adapter]"))
 
 
