@@ -459,7 +459,7 @@ def build_args(
     if DURATION_SLOTS & slots.keys():
         args[slot_arguments("d_fixed", spec)[0]] = duration_arg(slots)
     if TIME_SLOTS & slots.keys():
-        args[slot_arguments("t_fixed", spec)[0]] = time_arg(slots, metadata.get("daytime"))
+        args[slot_arguments("t_fixed", spec)[0]] = time_arg(slots, bool(metadata.get("daytime")))
     if DATE_SLOTS & slots.keys():
         args[slot_arguments("dy_dom", spec)[0]] = date_arg(slots)
     for name, entity in slots.items():
