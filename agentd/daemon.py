@@ -93,7 +93,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         test_backends = load_test_backends() if settings.test_fixture else None
         fixture = Path(settings.test_fixture)
         adapters = build_adapters(registry, test_backends.backends(fixture)
-                                  if test_backends is not None else ())
+                                  if test_backends is not None else (),
+                                  calendar_default=settings.calendar_default)
         install_adapter_tools(registry, adapters)
         if test_backends is not None:
             test_backends.install(registry, fixture)

@@ -13,7 +13,7 @@ from agentd.model.grammar import KIND_RULES, build_grammar, integer_rule, parse_
 from agentd.model.prompt import PromptRenderer
 from agentd.model.runtime import Threads, import_llama, load_llama
 from agentd.tools.catalogue import CATALOGUE, LEVEL_SETTINGS, TOGGLE_SETTINGS
-from agentd.tools.registry import Arg, Kind, Risk, ToolSpec, day
+from agentd.tools.registry import WEEKDAYS, Arg, Kind, Risk, ToolSpec, day, said_day
 from agentd.understanding.plan import PlannedStep
 from agentd.understanding.planner import FinalReply
 
@@ -44,13 +44,17 @@ def _gbnf_as_regex(rule: str) -> re.Pattern[str]:
 def test_kind_rules_match_exactly_what_the_pattern_does(kind: Kind) -> None:
     """The written-out GBNF of a patterned kind admits exactly the declaration's pattern."""
     arg = next(a for spec in CATALOGUE for a in spec.args if a.kind is kind) \
-        if kind is Kind.CLOCK_TIME else day("d", "a day")
+        if kind is Kind.CLOCK_TIME else day("d", "a day") if kind is Kind.DAY \
+        else said_day("d", "a day")
     assert arg.pattern is not None
     rx, pattern = _gbnf_as_regex(KIND_RULES[kind][0]), re.compile(arg.pattern)
     samples = ([f"{h:02d}:{m:02d}" for h in range(0, 30) for m in range(0, 70)] + ["7:30"]
                if kind is Kind.CLOCK_TIME else
                [f"{y}-{m:02d}-{d:02d}" for y in (2026, 999) for m in range(0, 14)
                 for d in range(0, 34)] + ["2026-1-01"])
+    if kind is Kind.SAID_DAY:  # also "MM-DD" and the words
+        samples += [f"{m:02d}-{d:02d}" for m in range(0, 14) for d in range(0, 34)]
+        samples += [*WEEKDAYS, "today", "tomorrow", "yesterday", "Friday", "fri", "12-24x"]
     for text in samples:
         assert bool(rx.fullmatch(text)) == bool(pattern.fullmatch(text)), text
         assert len(text) + 2 <= KIND_RULES[kind][1] or not pattern.fullmatch(text)

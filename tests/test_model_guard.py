@@ -68,6 +68,12 @@ NOT_GROUNDED = [
     ("notify me that the laundry is done",
      step("notifications.send", summary="the laundry is done", body="the laundry is done")),
     ("drop a line to mike saying hi", step("sms.send", to="mike", text="hi")),  # "line"?
+    ("any plans on friday", step("calendar.list", day="saturday")),
+    ("any plans on friday", step("calendar.list", day="today")),
+    ("put the dentist in for the 24th of december",
+     step("calendar.add", title="dentist", day="12-23")),
+    ("put the dentist in for the 24th of december",  # the month is said
+     step("calendar.add", title="dentist", day="01-24")),
 ]
 GROUNDED = [
     ("put a timer on for 20 minutes", step("timer.start", duration_s=1200)),
@@ -80,6 +86,12 @@ GROUNDED = [
     ("drop a text to mike saying I'm outside", step("sms.send", to="mike", text="I'm outside")),
     ("call 555 0199", step("call.dial", to="5550199")),
     ("what did you do in the last 2 hours", step("agent.history", since="2h")),
+    ("any plans on friday", step("calendar.list", day="friday")),
+    ("what do i have tonight", step("calendar.list", day="today")),
+    ("put the dentist in for the 24th of december at 3 pm",
+     step("calendar.add", title="dentist", day="12-24", time="15:00")),
+    ("book lunch with sam on march 3rd 2027",
+     step("calendar.add", title="lunch with sam", day="2027-03-03")),
 ]
 
 
@@ -111,6 +123,10 @@ def test_candidates_are_what_the_request_says(evidence: Evidence) -> None:
     setting = candidates(SPECS["settings.set"], "could you switch the torch off", evidence)
     assert setting["setting"] == ("flashlight",) and setting["value"] == (False,)
     assert candidates(SPECS["input.key"], "make it louder", evidence)["key"] == ()
+    assert candidates(SPECS["calendar.add"], "add dentist on dec 24th at noon",
+                      evidence)["day"] == ("12-24",)
+    assert candidates(SPECS["calendar.list"], "what do i have tomorrow",
+                      evidence)["day"] == ("tomorrow",)
     assert 1200 in candidates(SPECS["timer.start"], "timer for 20 minutes",
                               evidence)["duration_s"]
     assert durations_in("half an hour") == {1800}

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hassil.models import MatchEntity
 
 from agentd.tools.catalogue import CATALOGUE
 from agentd.tools.registry import ToolRegistry
-from agentd.understanding import numbers, sentence_files
+from agentd.understanding import numbers, sentence_files, templates
 from agentd.understanding.plan import CANNOT_DO, Plan
 from agentd.understanding.templates import (
     TemplateTier,
@@ -329,6 +331,27 @@ CONTACTS = [
     ("search my address book for mike", [s("contacts.find", name="mike")]),
 ]
 
+CALENDAR = [
+    ("what's on my calendar today", [s("calendar.list", day="today")]),
+    ("what's on my calendar", [s("calendar.list")]),
+    ("what do I have tomorrow", [s("calendar.list", day="tomorrow")]),
+    ("do I have anything on friday", [s("calendar.list", day="friday")]),
+    ("what's my schedule for the 24th of december", [s("calendar.list", day="12-24")]),
+    ("am I free next tuesday", [s("calendar.list", day="tuesday")]),
+    ("add dentist on the 24th of december at 3 pm",
+     [s("calendar.add", title="dentist", day="12-24", time="15:00")]),
+    ("put lunch with Sam on my calendar for friday at noon",
+     [s("calendar.add", title="lunch with Sam", day="friday", time="12:00")]),
+    ("schedule a meeting tomorrow at 10", [s("calendar.add", title="meeting", day="tomorrow",
+                                             time="10:00")]),
+    ("schedule a call with John tomorrow at 3",  # an appointment at 3 is in the afternoon
+     [s("calendar.add", title="call with John", day="tomorrow", time="15:00")]),
+    ("add the dentist at 3 am on friday",
+     [s("calendar.add", title="dentist", day="friday", time="03:00")]),
+    ("add mom's birthday to my calendar on march 3rd",
+     [s("calendar.add", title="mom's birthday", day="03-03")]),
+]
+
 HISTORY = [
     ("what did you do today", [s("agent.history", since="today")]),
     ("what did you do yesterday", [s("agent.history", since="yesterday")]),
@@ -479,7 +502,7 @@ MEDIA = [
 ]
 
 CASES = CLOCK + TIMERS + ALARMS + SCREEN_AND_INPUT + NOTIFICATIONS + FILES + APPS
-CASES += SETTINGS + PHONE + CONTACTS + HISTORY + MEDIA + MULTI
+CASES += SETTINGS + PHONE + CONTACTS + CALENDAR + HISTORY + MEDIA + MULTI
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -493,6 +516,9 @@ def test_exact_plan(tier: TemplateTier, text: str, expected: list[Step]) -> None
 # -- never guess -------------------------------------------------------------------
 
 NOTHING = [
+    "invite Anna to the dentist appointment",
+    "cancel my 3 pm meeting",
+    "add dentist on the 30th of february",
     "what's the meaning of life",
     "order a pizza",
     "book a flight to paris",
@@ -715,6 +741,21 @@ def test_clock_hhmm(hour: int, minute: int, ampm: str | None, expected: str | No
 
 def test_relative_hhmm(hour: int, offset: int, ampm: str | None, expected: str | None) -> None:
     assert numbers.relative_hhmm(hour, offset, ampm) == expected
+
+
+def test_a_day_of_the_month_alone_is_the_next_one(tier: TemplateTier) -> None:
+    """ "the 24th": this month's if it is still to come (today included), else the next
+    month's that has the day; the date is counted when the request is understood."""
+    def date(day: int, today: dt.date) -> str:
+        entity = MatchEntity("dy_dom", day, str(day))
+        return templates.date_arg({"dy_dom": entity}, today)
+
+    assert date(24, dt.date(2026, 12, 3)) == "12-24"
+    assert date(3, dt.date(2026, 12, 3)) == "12-03"
+    assert date(2, dt.date(2026, 12, 3)) == "01-02"
+    assert date(31, dt.date(2027, 4, 5)) == "05-31"  # April has no 31st
+    plan = tier.understand("what's my schedule for the 24th")
+    assert plan.steps[0].args["day"].endswith("-24")  # type: ignore[union-attr]
 
 
 def test_duration_parts() -> None:

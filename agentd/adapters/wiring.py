@@ -10,6 +10,8 @@ from agentd.adapters.accessibility.tools import install_accessibility_tools
 from agentd.adapters.apps.launch import ExecLauncher, GioLauncher, SystemdRunLauncher
 from agentd.adapters.apps.tools import install_app_tools
 from agentd.adapters.base import AdapterRegistry, Backend
+from agentd.adapters.calendar.ics import IcsFolder
+from agentd.adapters.calendar.tools import install_calendar_tools
 from agentd.adapters.contacts.eds import EdsContacts
 from agentd.adapters.contacts.tools import install_contacts_tools
 from agentd.adapters.contacts.vdir import VCardFolder
@@ -42,7 +44,8 @@ from agentd.tools.registry import ToolRegistry
 
 
 def build_adapters(tools: ToolRegistry, test_backends: Sequence[Backend] = (),
-                   env: Mapping[str, str] = os.environ) -> AdapterRegistry:
+                   env: Mapping[str, str] = os.environ,
+                   calendar_default: str = "") -> AdapterRegistry:
     """Every backend this agentd has, by capability, preferred first; test backends
     (``agentd.testing``, only with the ``test_fixture`` setting) are listed first."""
     capabilities = sorted({spec.capability for spec in tools if spec.capability != "core"})
@@ -56,6 +59,7 @@ def build_adapters(tools: ToolRegistry, test_backends: Sequence[Backend] = (),
     adapters.register(ModemManagerTelephony())
     adapters.register(VCardFolder.from_environment(env))  # contacts: a vdir is chosen,
     adapters.register(EdsContacts())  # EDS may just be installed (Phosh)
+    adapters.register(IcsFolder.from_environment(env, calendar_default))  # .ics vdir
     accessibility = AtspiAccessibility()  # started with the session bus
     adapters.register(accessibility)
     adapters.register(AtspiInput(accessibility))  # input: widgets by name, text fields
@@ -84,6 +88,7 @@ def install_adapter_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> Non
     install_app_tools(tools, adapters)
     install_telephony_tools(tools, adapters)
     install_contacts_tools(tools, adapters)
+    install_calendar_tools(tools, adapters)
     install_notification_tools(tools, adapters)
     install_accessibility_tools(tools, adapters)
     install_input_tools(tools, adapters)

@@ -102,6 +102,9 @@ KIND_RULES: dict[Kind, tuple[str, int]] = {  # rule (inside the quotes), most by
     Kind.CLOCK_TIME: ('( [01] [0-9] | "2" [0-3] ) ":" [0-5] [0-9]', 7),
     Kind.DAY: ('[0-9] [0-9] [0-9] [0-9] "-" ( "0" [1-9] | "1" [0-2] ) "-" '
                '( "0" [1-9] | [12] [0-9] | "3" [01] )', 12),
+    Kind.SAID_DAY: ('( "today" | "tomorrow" | "monday" | "tuesday" | "wednesday" | "thursday" '
+                    '| "friday" | "saturday" | "sunday" | ( [0-9] [0-9] [0-9] [0-9] "-" )? '
+                    '( "0" [1-9] | "1" [0-2] ) "-" ( "0" [1-9] | [12] [0-9] | "3" [01] ) )', 12),
 }
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from hassil import Intents
 
-from agentd.tools.registry import ArgValue, Kind, ToolSpec
+from agentd.tools.registry import WEEKDAYS, ArgValue, Kind, ToolSpec
 from agentd.understanding import sampling
 from agentd.understanding.plan import PlannedStep
 from agentd.understanding.templates import ARG_NAME, WORDS
@@ -198,6 +198,33 @@ def durations_in(text: str) -> set[int]:
     return single | {a + b for a in single for b in single if a != b}
 
 
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+          "september", "october", "november", "december")
+MONTH_WORDS = {**{m: i for i, m in enumerate(MONTHS, 1)},
+               **{m[:3]: i for i, m in enumerate(MONTHS, 1) if m != "may"}, "sept": 9}
+ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?$")
+
+
+def days_in(text: str) -> set[str]:
+    """The days (TOOLS-v2 form) ``text`` says: "today", "tomorrow", weekdays, and
+    "MM-DD" (and "YYYY-MM-DD" with a year said) from a month name and a day number."""
+    said = words(text)
+    found = {w for w in said if w in ("today", "tomorrow", "tonight", *WEEKDAYS)}
+    if "tonight" in found:
+        found = (found - {"tonight"}) | {"today"}
+    months = {MONTH_WORDS[w] for w in said if w in MONTH_WORDS}
+    numbers = {int(m.group(1)) for w in said if (m := ORDINAL.match(w))}
+    numbers |= {n for n in numbers_in(text) if n <= 31}
+    years = {int(w) for w in said if re.fullmatch(r"20\d\d", w)}
+    for month in months:
+        for day in numbers:
+            if 1 <= day <= 31:
+                found.add(f"{month:02d}-{day:02d}")
+                found |= {f"{year}-{month:02d}-{day:02d}" for year in years}
+    found |= set(re.findall(r"\b(?:\d{4}-)?\d\d-\d\d\b", text))  # written as a date
+    return found
+
+
 def time_grounded(value: str, text: str) -> bool:
     """``HH:MM`` only from an hour (and minutes) the request says, with a matching am/pm."""
     hour, minute = (int(p) for p in value.split(":"))
@@ -273,6 +300,8 @@ def _arg_problem(tool: str, name: str, value: ArgValue, request: str,
         return None if value in numbers_in(request) or value in levels else "not said"
     if kind is Kind.CLOCK_TIME:
         return None if time_grounded(value, request) else "not a time said"
+    if kind is Kind.SAID_DAY:
+        return None if value.lower() in days_in(request) else "not a day said"
     if kind is Kind.PERIOD:
         if value in ("today", "yesterday"):
             return None if value in request_words else "not said"
@@ -331,8 +360,12 @@ def _unexplained(step: PlannedStep, request_words: Sequence[str], evidence: Evid
     # A number the step does not use is not explained ("bump the volume up to 70" is no
     # volume key press); a step with a number, time or duration used it (checked above).
     uses_numbers = any((isinstance(v, int) and not isinstance(v, bool))
-                       or evidence.kinds.get((step.tool, k)) in (Kind.CLOCK_TIME, Kind.PERIOD)
+                       or evidence.kinds.get((step.tool, k)) in (Kind.CLOCK_TIME, Kind.PERIOD,
+                                                                 Kind.SAID_DAY)
                        for k, v in step.args.items())
+    says_a_date = any(evidence.kinds.get((step.tool, k)) is Kind.SAID_DAY
+                      and re.fullmatch(r"(\d{4}-)?\d\d-\d\d", str(v))
+                      for k, v in step.args.items())
     for i, word in enumerate(request_words):
         if i in covered or word in FUNCTION_WORDS:
             continue
@@ -340,7 +373,8 @@ def _unexplained(step: PlannedStep, request_words: Sequence[str], evidence: Evid
             word in NUMBER_WORDS and word not in ("a", "an", "oh"))
         if number and not uses_numbers:
             return f"the request says {word!r}, a number {step.tool} does not use"
-        if number or word in known or word in UNIT_SECONDS:
+        if number or word in known or word in UNIT_SECONDS or (
+                says_a_date and word in MONTH_WORDS):
             continue
         return f"the request says {word!r}, which {step.tool} does not explain"
     return None
@@ -396,6 +430,8 @@ def candidates(spec: ToolSpec, request: str, evidence: Evidence) -> dict[str, tu
                     _phrase_in(p, said) for p in evidence.synonyms.get(c, {c.replace("_", " ")}))]
             elif arg.kind is Kind.CLOCK_TIME:
                 values += [t for t in _times_near(request) if time_grounded(t, request)]
+            elif arg.kind is Kind.SAID_DAY:
+                values += sorted(days_in(request))
             elif arg.kind is Kind.PERIOD:
                 values += [w for w in ("today", "yesterday") if w in said]
                 values += [f"{n}h" for n in numbers if 0 < n <= 72]

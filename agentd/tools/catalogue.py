@@ -26,6 +26,7 @@ from agentd.tools.registry import (
     path,
     percent,
     period,
+    said_day,
     text,
     toggle,
 )
@@ -61,6 +62,11 @@ _TOGGLE = toggle("value", "true/false for toggles, 0-100 for levels")
 def _timer_summary(args: Mapping[str, object]) -> str:
     label = f"{args['label']} " if args.get("label") else ""
     return f"Start a {label}timer for {say_duration(args.get('duration_s', 0))}"
+
+
+def _calendar_add_summary(args: Mapping[str, object]) -> str:
+    when = f" at {args['time']}" if args.get("time") else ""
+    return f"Add “{args.get('title')}” to the calendar on {args.get('day')}{when}"
 
 
 CATALOGUE_V1: tuple[ToolSpec, ...] = (
@@ -170,6 +176,22 @@ CATALOGUE_V2: tuple[ToolSpec, ...] = (
     ToolSpec("media.now_playing", "What the media player plays: title, artist, player.",
              Risk.READ, capability="media", summary="Tell what is playing",
              untrusted="what is playing (titles from files and streams)"),
+    # Events arrive as invitations others wrote: untrusted.
+    ToolSpec("calendar.list", "List the events of a day in the user's calendars.", Risk.READ,
+             (said_day("day", 'the day: "today" (default), "tomorrow", a weekday, "MM-DD" or '
+                       '"YYYY-MM-DD"', required=False),),
+             capability="calendar",
+             summary=lambda a: f"List the events of {a.get('day') or 'today'}",
+             untrusted="calendar events (invitations come from others)"),
+    ToolSpec("calendar.add", "Add an event to the user's default calendar.", Risk.LOCAL,
+             (name_("title", "what the event is", max_length=200, max_words=8),
+              said_day("day", 'the day: "today", "tomorrow", a weekday, "MM-DD" or '
+                       '"YYYY-MM-DD"'),
+              clock_time("time", 'when it starts, 24-hour "HH:MM"; none: all day',
+                         required=False),
+              Arg("duration_min", (int,), "length in minutes (default 60)", required=False,
+                  minimum=1, maximum=24 * 60)),
+             capability="calendar", summary=lambda a: _calendar_add_summary(a), trusted=True),
 )
 
 CATALOGUE: tuple[ToolSpec, ...] = CATALOGUE_V1 + CATALOGUE_V2

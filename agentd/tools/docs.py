@@ -24,6 +24,8 @@ def _type(arg: Arg) -> str:
         return '"HH:MM"'
     if arg.kind is Kind.DAY:
         return '"YYYY-MM-DD"'
+    if arg.kind is Kind.SAID_DAY:
+        return "str"
     return " | ".join(t.__name__ for t in arg.types)
 
 
@@ -32,7 +34,7 @@ def _note(arg: Arg) -> str:
     if arg.choices:
         shown = [f"`{c}`" for c in arg.choices[:MAX_CHOICES]]
         return f" ({', '.join(shown)}{', …' if len(arg.choices) > MAX_CHOICES else ''})"
-    if arg.kind in (Kind.CLOCK_TIME, Kind.DAY, Kind.TEXT, Kind.BY_VARIANT):
+    if arg.kind in (Kind.CLOCK_TIME, Kind.DAY, Kind.SAID_DAY, Kind.TEXT, Kind.BY_VARIANT):
         return ""
     return f" ({arg.kind.value})"
 

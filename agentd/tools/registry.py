@@ -44,6 +44,10 @@ class Risk(StrEnum):
 
 HHMM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
 YYYY_MM_DD = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# A day as the user said it (shared/TOOLS-v2.md, "Days"): resolved when the step runs.
+SAID_DAY = ("(?:today|tomorrow|" + "|".join(WEEKDAYS)
+            + rf"|(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])|{YYYY_MM_DD})")
 DAY_S = 24 * 3600
 
 
@@ -53,6 +57,7 @@ class Kind(StrEnum):
     DURATION = "duration"  # whole seconds
     CLOCK_TIME = "clock time"  # "HH:MM", 24-hour
     DAY = "day"  # "YYYY-MM-DD"
+    SAID_DAY = "said day"  # "today", "tomorrow", "friday", "MM-DD" or "YYYY-MM-DD"
     PERIOD = "period"  # how far back: "today", "HH:MM", "2h", ...
     CONTACT = "contact"  # a contact's name as the user said it, or a phone number
     TOGGLE = "toggle"  # on/off: true/false
@@ -164,6 +169,12 @@ def clock_time(name: str, description: str, *, required: bool = True) -> Arg:
 
 def day(name: str, description: str, *, required: bool = True) -> Arg:
     return Arg(name, (str,), description, required, pattern=YYYY_MM_DD, kind=Kind.DAY)
+
+
+def said_day(name: str, description: str, *, required: bool = True) -> Arg:
+    """A day as TOOLS-v2 writes it: "today", "tomorrow", a weekday, "MM-DD", "YYYY-MM-DD"."""
+    return Arg(name, (str,), description, required, pattern=SAID_DAY, max_length=10,
+               kind=Kind.SAID_DAY)
 
 
 def period(name: str, description: str, *, required: bool = True) -> Arg:

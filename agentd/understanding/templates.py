@@ -15,6 +15,7 @@ screenshot") are split at conjunctions when the whole sentence is not one comman
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ MAX_MATCHES = 48
 # they fill the tool's one argument of kind duration, or clock time / period.
 DURATION_SLOTS = frozenset({"d_hours", "d_minutes", "d_seconds", "d_h_half", "d_m_half", "d_fixed"})
 TIME_SLOTS = frozenset({"t_hour", "t_minute", "t_ampm", "t_fixed", "t_rel", "t_past", "t_to"})
+# Slots holding a date ("the 24th of december"): they fill the argument of kind said day.
+DATE_SLOTS = frozenset({"dy_dom", "dy_month"})
 # Slots that fill an argument of another name, or two ("message": to and text).
 ARG_NAME = {"app_name": "app", "percent": "value", "state": "value", "setting2": "setting",
             "since_hours": "since", "since_days": "since"}
@@ -338,6 +341,8 @@ def load_intents(language: str, folder: Path | None = None) -> Intents:
 def slot_arguments(slot: str, spec: ToolSpec) -> tuple[str, ...]:
     """The arguments of ``spec`` a slot fills: by kind for durations and times, else by
     name (``ARG_NAME``, ``SPLIT_SLOTS``)."""
+    if slot in DATE_SLOTS:
+        return tuple(a.name for a in spec.args if a.kind is Kind.SAID_DAY)[:1]
     if slot in DURATION_SLOTS or slot in TIME_SLOTS:
         kinds = (Kind.DURATION,) if slot in DURATION_SLOTS else (Kind.CLOCK_TIME, Kind.PERIOD)
         return tuple(a.name for a in spec.args if a.kind in kinds)[:1]
@@ -454,9 +459,12 @@ def build_args(
     if DURATION_SLOTS & slots.keys():
         args[slot_arguments("d_fixed", spec)[0]] = duration_arg(slots)
     if TIME_SLOTS & slots.keys():
-        args[slot_arguments("t_fixed", spec)[0]] = time_arg(slots)
+        args[slot_arguments("t_fixed", spec)[0]] = time_arg(slots, bool(metadata.get("daytime")))
+    if DATE_SLOTS & slots.keys():
+        args[slot_arguments("dy_dom", spec)[0]] = date_arg(slots)
     for name, entity in slots.items():
-        if name in DURATION_SLOTS or name in TIME_SLOTS or name == "setting2":
+        if (name in DURATION_SLOTS or name in TIME_SLOTS or name in DATE_SLOTS
+                or name == "setting2"):
             continue
         if entity.is_wildcard and not on_word_boundaries(entity, text):
             raise NoMatch(f"{name} starts or ends inside a word")
@@ -536,8 +544,10 @@ def duration_arg(slots: Mapping[str, MatchEntity]) -> int:
     return total
 
 
-def time_arg(slots: Mapping[str, MatchEntity]) -> str:
-    """ "HH:MM" from the clock-time slots ("seven thirty in the morning" -> "07:30")."""
+def time_arg(slots: Mapping[str, MatchEntity], daytime: bool = False) -> str:
+    """ "HH:MM" from the clock-time slots ("seven thirty in the morning" -> "07:30").
+    ``daytime`` (an intent's metadata, for appointments): an hour from 1 to 6 said
+    without am or pm is in the afternoon ("a meeting at 3" is 15:00)."""
     if "t_fixed" in slots:
         return str(slots["t_fixed"].value)
     ampm = str(slots["t_ampm"].value) if "t_ampm" in slots else None
@@ -550,10 +560,35 @@ def time_arg(slots: Mapping[str, MatchEntity]) -> str:
         result = numbers.relative_hhmm(hour, offset, ampm)
     else:
         minute = require_int(slots["t_minute"].value) if "t_minute" in slots else 0
+        if daytime and ampm is None and 1 <= hour <= 6:
+            ampm = "pm"
         result = numbers.clock_hhmm(hour, minute, ampm)
     if result is None:
         raise NoMatch("not a time of day")
     return result
+
+
+def date_arg(slots: Mapping[str, MatchEntity], today: dt.date | None = None) -> str:
+    """ "MM-DD" from the date slots ("the 24th of december" -> "12-24"). A day of the
+    month without a month ("the 24th") is the next such day, today included."""
+    day = require_int(slots["dy_dom"].value)
+    if "dy_month" in slots:
+        month = require_int(slots["dy_month"].value)
+        try:
+            dt.date(2028, month, day)  # a leap year: 02-29 is a day
+        except ValueError:
+            raise NoMatch(f"there is no day {day} in month {month}") from None
+        return f"{month:02d}-{day:02d}"
+    today = today or dt.datetime.now().astimezone().date()
+    year, month = today.year, today.month
+    for _ in range(13):
+        if day >= today.day or (year, month) != (today.year, today.month):
+            try:
+                return f"{dt.date(year, month, day):%m-%d}"
+            except ValueError:
+                pass
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    raise NoMatch(f"there is no day {day} in a month")
 
 
 def clean_slot(arg: Arg, raw: str) -> str:
