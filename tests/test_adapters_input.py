@@ -12,13 +12,12 @@ import itertools
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from testkit.bus import Bus, Daemon
-from testkit.helpers import ask_and_allow, sandboxed
+from testkit.helpers import ask_and_allow, sandboxed, uinput_broker
 
 from agentd.adapters.input import Operation, encode
 from agentd.adapters.input.broker import request_device
@@ -263,17 +262,8 @@ def broker(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
         "except AgentError as exc:\n"
         "    print(exc.message)\n")
     sock = tmp_path / "uinput.sock"
-    proc = subprocess.Popen([sys.executable, "-m", "agentd.adapters.input.broker", "--socket",
-                             str(sock), "--devnode", str(tmp_path / "no-uinput"), "--agentd",
-                             str(asker)], stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 10
-        while not sock.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with uinput_broker(sock, asker, tmp_path / "no-uinput"):
         yield sock, asker
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_broker_gives_devices_to_agentd_alone(broker: tuple[Path, Path]) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import signal
 import struct
 import subprocess
@@ -22,7 +21,7 @@ from dbus_fast import BusType, Variant
 from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusBool, DBusDict, DBusStr
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property
-from testkit.bus import Bus, Daemon, wait_for
+from testkit.bus import Bus, Daemon, need, wait_for
 from testkit.helpers import audit
 
 from agentd.adapters.media import NO_PLAYER, Player, choose
@@ -38,12 +37,8 @@ MPRIS_SCRIPTS = ("/usr/lib/mpv-mpris/mpris.so", "/etc/mpv/scripts/mpris.so",
 ARTIST = "The Testers"
 
 
-def _need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        pytest.fail(f"{tool} is not installed (apt install mpv mpv-mpris playerctl; "
-                    "scripts/debian-deps.sh)")
-    return path
+def need_(tool: str) -> str:
+    return need(tool, "apt install mpv mpv-mpris playerctl")
 
 
 def mpris_script() -> str:
@@ -83,7 +78,7 @@ class Mpv:
         self.bus, self.process, self.name = bus, process, name
 
     def playerctl(self, *args: str) -> str:
-        out = self.bus.run(_need("playerctl"), "-p", self.name, *args)
+        out = self.bus.run(need_("playerctl"), "-p", self.name, *args)
         return out.stdout.strip()
 
     def status(self) -> str:
@@ -102,7 +97,7 @@ class Mpv:
 
 
 def players(bus: Bus) -> set[str]:
-    return set(bus.run(_need("playerctl"), "--list-all").stdout.split())
+    return set(bus.run(need_("playerctl"), "--list-all").stdout.split())
 
 
 @pytest.fixture
@@ -112,7 +107,7 @@ def start_mpv(bus: Bus) -> Iterator[Callable[..., Mpv]]:
     def start(*files: Path, paused: bool = False) -> Mpv:
         before = players(bus)
         process = subprocess.Popen(
-            [_need("mpv"), "--no-config", "--no-terminal", "--no-video", "--ao=null",
+            [need_("mpv"), "--no-config", "--no-terminal", "--no-video", "--ao=null",
              "--idle=no", "--loop-playlist=inf", f"--script={mpris_script()}",
              *(["--pause"] if paused else []), *map(str, files)],
             env=bus.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from testkit.bus import Bus, Daemon, wait_for
+from testkit.bus import Bus, Daemon, name_has_owner, wait_for
 from testkit.desktop import HEADLESS as PHOC_HEADLESS
 from testkit.desktop import gtk_app
 
@@ -144,12 +144,12 @@ def phone_desktop(env: dict[str, str], root: Path, portal: bool = True) -> Itera
             start(str(PERMISSION_STORE))
             start(str(PORTAL_WLR))
             start(str(PORTAL_GTK), GDK_BACKEND="wayland")
-            wait_for(lambda: all(owned(env, name) for name in (
+            wait_for(lambda: all(name_has_owner(env, name) for name in (
                 "org.freedesktop.impl.portal.desktop.wlr",
                 "org.freedesktop.impl.portal.desktop.gtk",
                 "org.freedesktop.impl.portal.PermissionStore")), timeout=20)
             start(str(PORTAL))
-            wait_for(lambda: owned(env, "org.freedesktop.portal.Desktop"), timeout=20)
+            wait_for(lambda: name_has_owner(env, "org.freedesktop.portal.Desktop"), timeout=20)
         yield
     finally:
         for process in reversed(started):
@@ -158,12 +158,6 @@ def phone_desktop(env: dict[str, str], root: Path, portal: bool = True) -> Itera
         log.close()
 
 
-def owned(env: dict[str, str], name: str) -> bool:
-    out = subprocess.run(["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus",
-                          "--object-path", "/org/freedesktop/DBus", "--method",
-                          "org.freedesktop.DBus.NameHasOwner", name],
-                         env=env, capture_output=True, text=True, check=False)
-    return "true" in out.stdout
 
 
 @pytest.fixture

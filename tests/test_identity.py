@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from testkit.bus import AGENTCTL, Bus, Daemon
-from testkit.helpers import sandboxed
+from testkit.helpers import sandboxed, uinput_broker
 
 from agentd.policy.identity import (
     ProcessIdentity,
@@ -144,17 +144,8 @@ def service(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     asker.write_text(ASKER)
     sock = tmp_path / "run" / "agentd-uinput.sock"
     sock.parent.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "agentd.adapters.input.broker", "--socket",
-                             str(sock), "--devnode", str(tmp_path / "no-uinput"), "--agentd",
-                             str(asker)], stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 10
-        while not sock.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with uinput_broker(sock, asker, tmp_path / "no-uinput"):
         yield sock, asker
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def ask(service: tuple[Path, Path], pids: list[int], source: str = "auto",

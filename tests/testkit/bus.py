@@ -40,12 +40,22 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 """
 
 
-def _need(tool: str) -> str:
+def need(tool: str, install: str = "apt install dbus libglib2.0-bin systemd") -> str:
+    """The path of ``tool``; the test fails (never skips) where it is missing."""
     path = shutil.which(tool)
     if path is None:
-        pytest.fail(f"{tool} is not installed; the tests talk to a real bus "
-                    "(apt install dbus libglib2.0-bin systemd)")
+        pytest.fail(f"{tool} is not installed; the tests talk to real programs ({install}; "
+                    "scripts/debian-deps.sh)")
     return path
+
+
+def name_has_owner(env: dict[str, str], name: str) -> bool:
+    """Whether ``name`` has an owner on the session bus of ``env``."""
+    out = subprocess.run(["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus",
+                          "--object-path", "/org/freedesktop/DBus", "--method",
+                          "org.freedesktop.DBus.NameHasOwner", name],
+                         env=env, capture_output=True, text=True, check=False)
+    return "true" in out.stdout
 
 
 @dataclass
@@ -68,11 +78,11 @@ class Bus:
 
     def gdbus_call(self, path: str, method: str, *args: str,
                    dest: str = BUS_NAME) -> subprocess.CompletedProcess[str]:
-        return self.run(_need("gdbus"), "call", "--session", "--dest", dest,
+        return self.run(need("gdbus"), "call", "--session", "--dest", dest,
                         "--object-path", path, "--method", method, *args)
 
     def busctl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.run(_need("busctl"), f"--address={self.address}", *args)
+        return self.run(need("busctl"), f"--address={self.address}", *args)
 
     def name_has_owner(self) -> bool:
         out = self.gdbus_call("/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
@@ -88,7 +98,7 @@ class Bus:
 
 @pytest.fixture
 def bus(tmp_path: Path) -> Iterator[Bus]:
-    dbus_daemon = _need("dbus-daemon")
+    dbus_daemon = need("dbus-daemon")
     socket = tmp_path / "bus"
     services = tmp_path / "services"
     services.mkdir()

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from testkit.bus import name_has_owner
+
 SUPPORT = Path(__file__).resolve().parents[1] / "support"
 SYSTEM_PYTHON = "/usr/bin/python3"
 HEADLESS = {"WLR_BACKENDS": "headless", "WLR_RENDERER": "pixman", "WLR_LIBINPUT_NO_DEVICES": "1"}
@@ -85,19 +87,13 @@ def accessibility_bus(env: dict[str, str], root: Path) -> Iterator[None]:
         launcher = subprocess.Popen([str(AT_SPI_LAUNCHER), "--launch-immediately"], env=env,
                                     stdout=log, stderr=log, start_new_session=True)
         try:
-            _wait(lambda: _has_owner(env, "org.a11y.Bus"), 20, "org.a11y.Bus on the bus")
+            _wait(lambda: name_has_owner(env, "org.a11y.Bus"), 20, "org.a11y.Bus on the bus")
             yield
         finally:
             os.killpg(launcher.pid, signal.SIGTERM)  # the launcher, its bus, the registry
             launcher.wait(timeout=10)
 
 
-def _has_owner(env: dict[str, str], name: str) -> bool:
-    out = subprocess.run(["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus",
-                          "--object-path", "/org/freedesktop/DBus", "--method",
-                          "org.freedesktop.DBus.NameHasOwner", name],
-                         env=env, capture_output=True, text=True, check=False)
-    return "true" in out.stdout
 
 
 @contextmanager

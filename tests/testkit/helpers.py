@@ -205,3 +205,20 @@ def notification_server(bus: Bus, answer: str) -> Iterator[tuple[subprocess.Pope
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@contextmanager
+def uinput_broker(sock: Path, agentd: Path, devnode: Path) -> Iterator[Path]:
+    """The uinput broker (and identity service) on a socket of its own, serving
+    ``agentd`` (a script standing for agentd); ``devnode`` stands for /dev/uinput."""
+    proc = subprocess.Popen([sys.executable, "-m", "agentd.adapters.input.broker", "--socket",
+                             str(sock), "--devnode", str(devnode), "--agentd", str(agentd)],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield sock
+    finally:
+        proc.kill()
+        proc.wait()
