@@ -114,9 +114,12 @@ class Question:
     summary: str
     can_grant: bool
     taint: tuple[str, ...] = ()
+    # A "which one?" question: what the user chooses from (Task1.Choose takes the index).
+    choices: tuple[str, ...] = ()
 
     def to_wire(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "args": dict(self.args), "taint": list(self.taint)}
+        return {**dataclasses.asdict(self), "args": dict(self.args), "taint": list(self.taint),
+                "choices": list(self.choices)}
 
     @staticmethod
     def from_wire(detail: Mapping[str, Any]) -> Question:
@@ -124,7 +127,8 @@ class Question:
                         str(detail.get("tool", "")), str(detail.get("risk", "")),
                         dict(detail.get("args", {})), str(detail.get("summary", "")),
                         bool(detail.get("can_grant", False)),
-                        tuple(str(t) for t in detail.get("taint", ())))
+                        tuple(str(t) for t in detail.get("taint", ())),
+                        tuple(str(c) for c in detail.get("choices", ())))
 
 
 @dataclass(frozen=True)

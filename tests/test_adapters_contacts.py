@@ -20,8 +20,18 @@ from typing import Any
 
 import pytest
 from dbus_fast.aio import MessageBus
-from testkit.bus import Bus, Daemon, wait_for
-from testkit.helpers import answer_in_terminal, audit, gdbus_ask, wait_state
+from testkit.bus import AGENTCTL, Bus, Daemon, wait_for
+from testkit.helpers import (
+    answer_in_terminal,
+    audit,
+    fixture_daemon,
+    gdbus_ask,
+    notification_server,
+    raw_call,
+    run_in_terminal,
+    sent_records,
+    wait_state,
+)
 
 from agentd.adapters.contacts import eds
 
@@ -118,17 +128,13 @@ def test_call_mom_confirms_the_resolved_mobile_number(bus: Bus,
     assert record["consent"] == "user"
 
 
-def test_text_to_unknown_or_ambiguous_names_fails_before_asking(
+def test_unknown_names_and_names_without_numbers_fail_before_asking(
         bus: Bus, contacts_daemon: Daemon) -> None:
     task = ask(bus, "text Zed I'm late")
     assert task["state"] == "failed"
     (step,) = task["steps"]
     assert step["error"].startswith("io.agentd.Error.NotFound: no contact called “Zed”")
     assert not step["confirmed"]
-    (step,) = ask(bus, "call Sam")["steps"]
-    assert step["error"] == (
-        "io.agentd.Error.InvalidRequest: 2 contacts are called “Sam”: "
-        "Sam Smith: +1-555-0101; Sam Jones: +1 555 0102. Say the full name or the number.")
     assert audit(bus)[-1]["consent"] == "not asked"
     (step,) = ask(bus, "call the dentist")["steps"]
     assert step["error"] == ("io.agentd.Error.NotFound: Dr. Weiss has no phone number in "
@@ -140,6 +146,123 @@ def test_text_to_unknown_or_ambiguous_names_fails_before_asking(
     (step,) = wait_state(bus, path, "awaiting-confirmation")["steps"]
     assert step["summary"] == "Call Sam Jones (+15550102)"
     assert answer_in_terminal(bus, path, "deny") == "Denied."
+
+
+@pytest.fixture
+def recording_daemon(bus: Bus) -> Iterator[tuple[Daemon, Path]]:
+    """agentd whose telephony records what it would send (the test backends), with the
+    address book above: names still resolve, and several matches still ask."""
+    address_book(bus)
+    daemon, sent = fixture_daemon(bus, AGENTD_CONFIRMATION_TIMEOUT_S="20")
+    yield daemon, sent
+    if daemon.alive():
+        daemon.kill(15)
+
+
+def test_which_one_is_asked_at_the_terminal(
+        bus: Bus, recording_daemon: tuple[Daemon, Path]) -> None:
+    _, sent = recording_daemon
+    code, seen = run_in_terminal(bus, [AGENTCTL, "ask", "--json", "text sam running late"],
+                                 b"2\n", b"[1-2/N]")
+    shown = seen.decode(errors="replace")
+    assert code == 0, shown
+    assert "Which one: Send a text message to which “sam”: “running late”? [1-2/N]" in shown
+    assert "1. Sam Smith (+15550101)" in shown and "2. Sam Jones (+15550102)" in shown
+    result = json.loads([line for line in shown.splitlines() if line.startswith("{")][-1])
+    (step,) = result["steps"]
+    assert step["state"] == "done" and step["confirmed"], step
+    assert step["summary"] == "Send a text message to Sam Jones (+15550102): “running late”"
+    (record,) = sent_records(sent)
+    assert record["bound"] == {"to": "+15550102", "contact": "Sam Jones"}  # what ran
+    assert record["args"]["to"] == "sam"  # the plan keeps what the user said
+    entry = audit(bus)[-1]
+    assert entry["consent"] == "user chose 2 of 2" and entry["summary"] == step["summary"]
+    assert '"channel": "agentctl"' in json.dumps(entry["approved_by"])
+    # Saying no (anything but a number offered) runs nothing.
+    code, seen = run_in_terminal(bus, [AGENTCTL, "ask", "--json", "call sam"], b"3\n",
+                                 b"[1-2/N]")
+    (step,) = json.loads([line for line in seen.decode().splitlines()
+                          if line.startswith("{")][-1])["steps"]
+    assert code == 1 and step["state"] == "denied", seen
+    assert len(sent_records(sent)) == 1
+
+
+def test_which_one_is_only_the_users_and_never_granted_away(
+        bus: Bus, recording_daemon: tuple[Daemon, Path]) -> None:
+    _, sent = recording_daemon
+    # A grant lets gdbus text numbers without asking; it does not choose whom "sam" means.
+    path = gdbus_ask(bus, "text 555 0100 hi")
+    wait_state(bus, path, "awaiting-confirmation")
+    answer_in_terminal(bus, path, "confirm", "--always")
+    assert wait_state(bus, path)["state"] == "done"
+    path = gdbus_ask(bus, "text sam hi")
+    (step,) = wait_state(bus, path, "awaiting-confirmation")["steps"]
+    assert step["summary"] == "Send a text message to which “sam”: “hi”"
+    # Another program (here the task's own owner, gdbus) cannot choose.
+    error, text = raw_call(bus, "Choose", "u", [0], path=path, interface="io.agentd.Task1")
+    assert error == "io.agentd.Error.PermissionDenied", text
+    # The user's agentctl: a yes/no answer, or a choice not offered, is refused by name.
+    task_id = path.rsplit("/", 1)[-1]
+    code, seen = run_in_terminal(bus, [AGENTCTL, "confirm", task_id])
+    assert code != 0 and b"asks which one of 2" in seen and b"agentctl choose" in seen, seen
+    code, seen = run_in_terminal(bus, [AGENTCTL, "choose", task_id, "3"])
+    assert code != 0 and b"offers choices 1 to 2, not 3" in seen, seen
+    code, seen = run_in_terminal(bus, [AGENTCTL, "choose", task_id, "0"])
+    assert code == 2 and b"numbered from 1" in seen, seen
+    assert wait_state(bus, path, "awaiting-confirmation")["state"] == "awaiting-confirmation"
+    code, seen = run_in_terminal(bus, [AGENTCTL, "choose", task_id, "1"])
+    assert code == 0 and seen.strip() == b"Chose 1.", seen
+    (step,) = wait_state(bus, path)["steps"]
+    assert step["state"] == "done" and step["summary"] == \
+        "Send a text message to Sam Smith (+15550101): “hi”"
+    assert sent_records(sent)[-1]["bound"]["to"] == "+15550101"
+    # A yes/no question takes no choice.
+    path = gdbus_ask(bus, "call 555 0100")
+    wait_state(bus, path, "awaiting-confirmation")
+    code, seen = run_in_terminal(bus, [AGENTCTL, "choose", path.rsplit("/", 1)[-1], "1"])
+    assert code != 0 and b"asks yes or no" in seen, seen
+    assert answer_in_terminal(bus, path, "deny") == "Denied."
+
+
+@pytest.mark.parametrize(("action", "state", "bound"), [
+    ("choose-1", "done", "+15550102"),
+    ("allow", "cancelled", None),  # not offered for a "which one?": ignored, no answer
+    ("choose-2", "cancelled", None),  # no third choice
+])
+def test_which_one_through_the_notification(bus: Bus, action: str, state: str,
+                                            bound: str | None) -> None:
+    address_book(bus)
+    with notification_server(bus, action) as (_, log):
+        daemon, sent = fixture_daemon(bus, AGENTD_CONFIRM_BY_NOTIFICATION="true")
+        try:
+            task = wait_state(bus, gdbus_ask(bus, "call sam"), timeout=20)
+        finally:
+            daemon.kill(15)
+    (question,) = [json.loads(line) for line in log.read_text().splitlines()
+                   if json.loads(line).get("call") == "Notify"]
+    assert question["actions"] == ["choose-0", "Sam Smith (+15550101)",
+                                   "choose-1", "Sam Jones (+15550102)", "deny", "Deny"]
+    assert question["body"] == ("Call which “sam”?\n1. Sam Smith (+15550101)\n"
+                                "2. Sam Jones (+15550102)")
+    assert task["state"] == state, task
+    records = sent_records(sent)
+    assert [r["bound"]["to"] for r in records] == ([bound] if bound else [])
+
+
+def test_too_many_matches_is_a_named_error(bus: Bus) -> None:
+    book = bus.root / "data" / "contacts" / "personal"
+    book.mkdir(parents=True)
+    for n in range(6):
+        (book / f"alex{n}.vcf").write_text(
+            f"BEGIN:VCARD\nVERSION:3.0\nFN:Alex {n}\nTEL:+1555020{n}\nEND:VCARD\n")
+    daemon = Daemon(bus).start()
+    try:
+        (step,) = ask(bus, "call alex")["steps"]
+    finally:
+        daemon.kill(15)
+    assert step["error"].startswith("io.agentd.Error.InvalidRequest: 6 contacts are called "
+                                    "“alex”: Alex 0: +15550200; "), step
+    assert step["error"].endswith("Say the full name or the number.")
 
 
 def test_doctor_shows_the_vcard_folder(bus: Bus, contacts_daemon: Daemon) -> None:

@@ -53,3 +53,8 @@ def test_question_round_trip() -> None:
     wire = question.to_wire()
     assert wire["taint"] == ["screen.read: the screen"] and wire["can_grant"] is True
     assert Question.from_wire(wire) == question
+    which = Question(3, 0, "call.dial", "external", {"to": "sam"}, "Call which “sam”", False,
+                     (), ("Sam Smith (+15550101)", "Sam Jones (+15550102)"))
+    assert which.to_wire()["choices"] == ["Sam Smith (+15550101)", "Sam Jones (+15550102)"]
+    assert Question.from_wire(which.to_wire()) == which
+    assert Question.from_wire(wire).choices == ()  # a yes/no question

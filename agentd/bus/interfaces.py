@@ -7,6 +7,7 @@ and a test fails when the two drift apart.
 """
 
 import contextlib
+import dataclasses
 import functools
 import inspect
 import json
@@ -220,14 +221,21 @@ class TaskInterface(_NamedArgs):
     async def allow_always(self) -> None:
         await self._answer(Decision.ALWAYS)
 
+    @dbus_method(name="Choose")
+    @named_errors
+    async def choose(self, index: DBusUInt32) -> None:
+        """Answer a "which one?" question with its choice ``index`` (0-based): the user's
+        yes to that one, so only the user may (as Confirm)."""
+        await self._answer(Decision.ALLOW, index)
+
     @dbus_method(name="Cancel")
     @named_errors
     async def cancel(self) -> None:
         await self._answer(Decision.CANCEL)
 
-    async def _answer(self, decision: Decision) -> None:
+    async def _answer(self, decision: Decision, choice: int = -1) -> None:
         answer = await self._service.authorize(self.task, decision)
-        self._service.answer(self.task, answer)
+        self._service.answer(self.task, dataclasses.replace(answer, choice=choice))
 
     @dbus_property(name="Id", access=PropertyAccess.READ)
     def id(self) -> DBusUInt64:

@@ -315,9 +315,9 @@ class AgentService:
                       [kind, to_vardict(detail)])
 
     def confirmation_requested(self, task: TaskRecord, step: StepRecord, question: str,
-                               can_grant: bool) -> None:
+                               can_grant: bool, choices: tuple[str, ...] = ()) -> None:
         detail = Question(task.id, step.index, step.tool, step.risk.value, step.args,
-                          step.summary, can_grant, tuple(task.taint))
+                          step.summary, can_grant, tuple(task.taint), choices)
         self._unicast(task, task_path(task.id), TASK_IFACE, "ConfirmationRequested",
                       "sa{sv}", [question, to_vardict(detail.to_wire())])
 

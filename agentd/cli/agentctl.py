@@ -44,7 +44,8 @@ and turn on bluetooth" or "what time is it". Steps that send data off the phone
 (SMS, calls), act on the screen (taps, typing, keys) or cannot be undone wait for
 your confirmation: agentctl asks y/N at the terminal, or you answer later with
 `agentctl confirm ID` / `agentctl deny ID` in a terminal, or on agentd's
-notification. No other program can say yes for you.
+notification. When a name fits several contacts, agentd asks which one (`agentctl
+choose ID N`) and never guesses. No other program can say yes for you.
 """
 
 SUMMARY = "ask agentd, the on-device agent, to do things, and look after its tasks"
@@ -134,7 +135,11 @@ async def _follow(client: AgentClient, path: str, quiet: bool) -> dict[str, Any]
             member = prompt.result() or "Deny"
             prompt = None
             try:
-                await client.call(path, TASK_IFACE, member)
+                if member.startswith("Choose "):  # "Choose 2": the second choice
+                    await client.call(path, TASK_IFACE, "Choose", "u",
+                                      [int(member.split()[1]) - 1])
+                else:
+                    await client.call(path, TASK_IFACE, member)
             except ClientError as exc:
                 _note(f"agentctl: {exc}")
         if getter not in done:
@@ -145,6 +150,9 @@ async def _follow(client: AgentClient, path: str, quiet: bool) -> dict[str, Any]
             _show_progress(decode(body[0], body[1]))
         elif msg.member == "ConfirmationRequested":
             question, detail = body[0], Question.from_wire(body[1])
+            if detail.choices:
+                prompt = _which(task_id, question, detail)
+                continue
             choices = {"y": "Confirm", "yes": "Confirm"}
             if detail.can_grant:
                 choices["a"] = "AllowAlways"
@@ -163,6 +171,20 @@ async def _follow(client: AgentClient, path: str, quiet: bool) -> dict[str, Any]
         prompt.cancel()
         _note("")
     return await client.task(path)
+
+
+def _which(task_id: str, question: str, detail: Question) -> asyncio.Task[str] | None:
+    """A "which one?" question: its numbered choices, answered with a number (or no)."""
+    first, *notes = question.split("\n")  # the step, its numbered choices, why it asks
+    for note in notes:
+        _note(f"  {note}" if note[:1].isdigit() else note)
+    count = len(detail.choices)
+    if not sys.stdin.isatty():
+        _note(f"Needs your choice: agentctl choose {task_id} N   (1 to {count})   or   "
+              f"agentctl deny {task_id}")
+        return None
+    answers = {str(n): f"Choose {n}" for n in range(1, count + 1)}
+    return asyncio.ensure_future(_prompt(f"Which one: {first} [1-{count}/N]", answers))
 
 
 def _show_progress(event: ProgressEvent | None) -> None:
@@ -323,13 +345,20 @@ async def cmd_task(client: AgentClient, args: argparse.Namespace) -> int:
 
 
 async def cmd_answer(client: AgentClient, args: argparse.Namespace) -> int:
-    member = {"confirm": "Confirm", "deny": "Deny", "cancel": "Cancel"}[args.command]
+    member = {"confirm": "Confirm", "deny": "Deny", "cancel": "Cancel",
+              "choose": "Choose"}[args.command]
     if getattr(args, "always", False):
         member = "AllowAlways"
-    await client.call(_parse_task_id(args.id), TASK_IFACE, member)
+    if member == "Choose":
+        if args.choice < 1:
+            raise ClientError(f"choices are numbered from 1, not {args.choice}", "usage")
+        await client.call(_parse_task_id(args.id), TASK_IFACE, member, "u", [args.choice - 1])
+    else:
+        await client.call(_parse_task_id(args.id), TASK_IFACE, member)
     if not args.json:
         print({"Confirm": "Confirmed.", "AllowAlways": "Confirmed, and allowed from now on.",
-               "Deny": "Denied.", "Cancel": "Cancelled."}[member])
+               "Deny": "Denied.", "Cancel": "Cancelled.",
+               "Choose": f"Chose {getattr(args, 'choice', 0)}."}[member])
     return EXIT_OK
 
 
@@ -414,7 +443,8 @@ async def cmd_doctor(client: AgentClient, args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"ask": cmd_ask, "tasks": cmd_tasks, "task": cmd_task, "confirm": cmd_answer,
-            "deny": cmd_answer, "cancel": cmd_answer, "tools": cmd_tools, "status": cmd_status,
+            "choose": cmd_answer, "deny": cmd_answer, "cancel": cmd_answer, "tools": cmd_tools,
+            "status": cmd_status,
             "grants": cmd_grants, "log": cmd_log, "listen": cmd_listen, "doctor": cmd_doctor}
 
 
@@ -455,10 +485,18 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--limit", type=int, default=50, help="show at most N (default 50)")
     for name, text in (("task", "show one task and its steps"),
                        ("confirm", "allow the step a task is waiting on"),
+                       ("choose", "answer a task's “which one?” question"),
                        ("deny", "refuse the step a task is waiting on"),
                        ("cancel", "cancel an unfinished task")):
         cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument("id", help="task id (from `agentctl tasks`) or object path")
+        if name == "choose":
+            cmd.description = (f"{text}: when a request names something several things "
+                               "match (two contacts called Sam), agentd asks which one and "
+                               "never guesses. The choice is your yes to that one, so only "
+                               "you can make it: agentctl in a terminal, or the "
+                               "notification.")
+            cmd.add_argument("choice", type=int, help="the number of the choice (from 1)")
         if name == "confirm":
             cmd.description = (f"{text}. Only the user can allow a step: agentd takes it "
                                "from agentctl run in a terminal, or from its notification.")

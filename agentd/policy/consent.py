@@ -16,7 +16,9 @@ order:
   dropped or changed) asks before any step but ``read``, naming what was heard and what
   was understood;
 - a grant lets an ``external`` tool run for one verified program without asking, but not
-  for spoken requests or ``--batch`` runs.
+  for spoken requests or ``--batch`` runs;
+- a step whose target several things match (two contacts called Sam) asks which one,
+  whatever its risk and the grants (``which``).
 
 The question names the content's source, so the user sees why it asks.
 """
@@ -59,6 +61,7 @@ class Approver:
 class Answer:
     decision: Decision
     by: Approver
+    choice: int = -1  # which of a "which one?" question's choices (0-based); -1: none
 
 
 class OwnInput:
@@ -108,10 +111,25 @@ def grant_note(tool: str, program: str) -> str:
     return f"“Always allow” lets {program} use {tool} without asking again."
 
 
+def which_question(summary: str, labels: tuple[str, ...] | list[str],
+                   taint: list[str] | tuple[str, ...] = ()) -> str:
+    """A "which one?" question: the step, then its numbered choices (agentd's words)."""
+    lines = [f"{summary}?"] + [f"{n}. {label}" for n, label in enumerate(labels, 1)]
+    return "\n".join(lines + ([taint_warning(taint)] if taint else []))
+
+
 class PolicyEngine:
     def __init__(self, grants: GrantStore, registry: ToolRegistry) -> None:
         self.grants = grants
         self._registry = registry
+
+    def which(self, task: TaskRecord, step: StepRecord,
+              labels: tuple[str, ...]) -> PolicyDecision:
+        """A step that means one of several things asks which, whatever its risk and the
+        grants: agentd never guesses whom to text. The choice is the user's yes to that
+        one; "always" is never offered for it."""
+        return PolicyDecision(Verdict.ASK, "several matches: asks which one",
+                              which_question(step.summary, labels, task.taint))
 
     def check(self, task: TaskRecord, step: StepRecord) -> PolicyDecision:
         risk = step.risk

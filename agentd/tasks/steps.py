@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
-from agentd.errors import AgentError
+from agentd.errors import AgentError, InvalidArguments, InvalidState
 from agentd.events import StepChanged
 from agentd.policy.consent import (
     Answer,
@@ -55,7 +55,8 @@ class ConfirmationChannel(Protocol):
 
     name: str
 
-    async def ask(self, title: str, question: str, can_grant: bool) -> Answer | None: ...
+    async def ask(self, title: str, question: str, can_grant: bool,
+                  choices: Sequence[str] = ()) -> Answer | None: ...
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class StepExecutor:
         self.idle: Callable[[], contextlib.AbstractAsyncContextManager[None]] = \
             contextlib.nullcontext
         self._answers: dict[int, asyncio.Future[Answer]] = {}
+        self._choices: dict[int, int] = {}  # task -> how many choices its question offers
         self.stopping = False
 
     def waiting(self, task_id: int) -> bool:
@@ -90,9 +92,23 @@ class StepExecutor:
 
     def answer(self, task_id: int, answer: Answer) -> bool:
         """Deliver an answer (already checked: the bus layer decides who may) to a waiting
-        step; False when none is waiting."""
+        step; False when none is waiting. A "which one?" question takes a choice and a
+        yes/no question none (``InvalidState``, ``InvalidArguments``)."""
         if not self.waiting(task_id):
             return False
+        offered = self._choices.get(task_id, 0)
+        if answer.decision in (Decision.ALLOW, Decision.ALWAYS):
+            if offered and answer.choice < 0:
+                raise InvalidState(f"task {task_id} asks which one of {offered}; choose one "
+                                   f"(`agentctl choose {task_id} N`) or deny it")
+            if not offered and answer.choice >= 0:
+                raise InvalidState(f"task {task_id} asks yes or no, not which one; confirm "
+                                   "or deny it")
+            if offered and answer.choice >= offered:
+                raise InvalidArguments(f"task {task_id} offers choices 1 to {offered}, "
+                                       f"not {answer.choice + 1}")
+            if offered and answer.decision is Decision.ALWAYS:
+                raise InvalidState("“always allow” is not offered for a choice of whom")
         self._answers[task_id].set_result(answer)
         return True
 
@@ -105,11 +121,14 @@ class StepExecutor:
         if prepared is not None:
             step.summary = prepared.summary
             self._journal.save_step(task.id, step)
-        decision = self._policy.check(task, step)
+        choices = prepared.choices if prepared is not None else ()
+        bound = prepared.bound if prepared is not None else {}
+        decision = self._policy.which(task, step, tuple(c.label for c in choices)) \
+            if choices else self._policy.check(task, step)
         consent = "grant" if decision.granted else "not needed"
         approver: Approver | None = None
         if decision.verdict is Verdict.ASK:
-            answer = await self._confirm(task, step, decision)
+            answer = await self._confirm(task, step, decision, tuple(c.label for c in choices))
             approver = answer.by if answer else None
             if answer is not None and answer.decision is Decision.CANCEL:
                 step.state = StepState.NOT_RUN
@@ -124,11 +143,14 @@ class StepExecutor:
                                f"Not done: you did not allow “{step.summary}”.")
             step.confirmed = True
             consent = "user"
+            if choices:  # the one the user chose is what runs, and what the log says
+                chosen = choices[answer.choice]
+                step.summary, bound = chosen.summary, chosen.bound
+                consent = f"user chose {answer.choice + 1} of {len(choices)}"
             if answer.decision is Decision.ALWAYS and decision.can_grant:
                 self._policy.grants.add(step.tool, task.caller.program)
                 consent = "user, and granted from now on"
-        return await self._run(task, step, decision, consent, approver,
-                               prepared.bound if prepared else {})
+        return await self._run(task, step, decision, consent, approver, bound)
 
     def _fail_unprepared(self, task: TaskRecord, step: StepRecord, exc: AgentError) -> NoReturn:
         """The step could not be resolved (no such contact): failed, never asked about."""
@@ -188,8 +210,8 @@ class StepExecutor:
             raise StopTask(TaskState.FAILED, f"Could not {summary}: {step.error}", provenance)
         return StepOutcome(step.result, provenance)
 
-    async def _confirm(self, task: TaskRecord, step: StepRecord,
-                       decision: PolicyDecision) -> Answer | None:
+    async def _confirm(self, task: TaskRecord, step: StepRecord, decision: PolicyDecision,
+                       choices: tuple[str, ...] = ()) -> Answer | None:
         step.state = StepState.AWAITING_CONFIRMATION
         self._journal.save_step(task.id, step)
         task.state = TaskState.AWAITING_CONFIRMATION
@@ -197,8 +219,10 @@ class StepExecutor:
         self._events.task_changed(task)
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._answers[task.id] = future
-        self._events.confirmation_requested(task, step, decision.question, decision.can_grant)
-        asking = [asyncio.create_task(self._ask_channel(ch, task, decision, future))
+        self._choices[task.id] = len(choices)
+        self._events.confirmation_requested(task, step, decision.question, decision.can_grant,
+                                            choices)
+        asking = [asyncio.create_task(self._ask_channel(ch, task, decision, choices, future))
                   for ch in self._channels]
         try:
             async with self.idle():
@@ -208,6 +232,7 @@ class StepExecutor:
             return None
         finally:
             self._answers.pop(task.id, None)
+            self._choices.pop(task.id, None)
             for pending in asking:
                 pending.cancel()
             task.state = TaskState.ACTING
@@ -215,10 +240,12 @@ class StepExecutor:
             self._events.task_changed(task)
 
     async def _ask_channel(self, channel: ConfirmationChannel, task: TaskRecord,
-                           decision: PolicyDecision, future: asyncio.Future[Answer]) -> None:
+                           decision: PolicyDecision, choices: tuple[str, ...],
+                           future: asyncio.Future[Answer]) -> None:
+        title = f"agentd: which one? (task {task.id})" if choices else \
+            f"agentd: allow this? (task {task.id})"
         try:
-            answer = await channel.ask(f"agentd: allow this? (task {task.id})",
-                                       decision.question, decision.can_grant)
+            answer = await channel.ask(title, decision.question, decision.can_grant, choices)
         except Exception:
             log.exception("confirmation channel %s failed", channel.name)
             return

@@ -247,14 +247,29 @@ ToolHandler = Callable[["ToolContext", dict[str, ArgValue]], Awaitable[ToolResul
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One thing a step may mean when it names several (two contacts called Sam): how the
+    question lists it, the step's summary once chosen, and the values the handler uses."""
+
+    label: str
+    summary: str
+    bound: Mapping[str, ArgValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Prepared:
     """What a step turned out to mean before the user is asked about it (call.dial's
     "mom" is Anna Berg's mobile number): the summary the confirmation shows and the audit
     log keeps, and the values the handler then uses (``ToolContext.bound``), so what runs
-    is what was confirmed. The step's arguments stay as planned."""
+    is what was confirmed. The step's arguments stay as planned.
+
+    With ``choices`` the step means one of several things and agentd never guesses: the
+    user is asked which one ("Call which “Sam”?"), whatever the policy and the grants
+    would say, and the one chosen replaces ``summary`` and ``bound``."""
 
     summary: str
     bound: Mapping[str, ArgValue] = field(default_factory=dict)
+    choices: tuple[Choice, ...] = ()
 
 
 # Resolves a step's arguments before its policy check; None when there is nothing to
@@ -454,6 +469,9 @@ class ToolRegistry:
             self._preparers.pop(name, None)
         else:
             self._preparers[name] = prepare
+
+    def preparer(self, name: str) -> ToolPreparer | None:
+        return self._preparers.get(name)
 
     async def prepare(self, name: str, args: Mapping[str, object]) -> Prepared | None:
         """What the step means, resolved (``Prepared``), or None when nothing needs it."""

@@ -74,7 +74,8 @@ class FixtureBackends:
         step = next((s for s in ctx.task.steps if s.state == "running"), None)
         record = {"task": ctx.task.id, "args": args, "tool": step.tool if step else "?",
                   "confirmed": bool(step and step.confirmed), "taint": list(ctx.task.taint),
-                  "after_content": list(step.after_content) if step else []}
+                  "after_content": list(step.after_content) if step else [],
+                  "bound": dict(ctx.bound)}
         with open(sent, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         target = f" to {args['to']}" if "to" in args else ""
@@ -116,5 +117,5 @@ def install_tools(registry: ToolRegistry, fixture: Path) -> None:
     registry.implement("notifications.list", backends.list_notifications)
     registry.implement("screen.read", backends.read_screen)
     registry.implement("files.find", backends.find_files)
-    for tool in RECORDED:
-        registry.implement(tool, backends.record)
+    for tool in RECORDED:  # a contact's name still resolves (and asks which one) first
+        registry.implement(tool, backends.record, prepare=registry.preparer(tool))

@@ -12,6 +12,7 @@ from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
 
 MAX_LISTED = 10
+MAX_CHOICES = 5  # a "which one?" question offers at most this many
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,10 @@ async def find_contacts(adapters: AdapterRegistry, name: str) -> list[Contact]:
     return await contacts.find(name)
 
 
-async def resolve_recipient(adapters: AdapterRegistry, name: str) -> Recipient:
-    """The one contact ``name`` means, with its number (mobile preferred); ``NotFound``
-    for none, ``Ambiguous`` (listing them) for several."""
+async def resolve_recipients(adapters: AdapterRegistry, name: str) -> list[Recipient]:
+    """Whom ``name`` may mean, each with its number (mobile preferred): one, or several
+    for the user to choose from (at most ``MAX_CHOICES``); ``NotFound`` for none,
+    ``Ambiguous`` (listing them) for more than a question can offer."""
     matches = await find_contacts(adapters, name)
     found = [c for c in matches if c.number]
     if not matches:
@@ -49,13 +51,10 @@ async def resolve_recipient(adapters: AdapterRegistry, name: str) -> Recipient:
         raise NotFound(f"{' and '.join(c.name for c in matches[:MAX_LISTED])} "
                        f"{'has' if len(matches) == 1 else 'have'} no phone number in the "
                        "contacts; say the number")
-    if len(found) > 1:
-        raise Ambiguous(f"{len(found)} contacts are called “{name}”: "
-                        + "; ".join(_say(c) for c in found[:MAX_LISTED])
-                        + ". Say the full name or the number.")
-    number = found[0].number
-    assert number is not None
-    return Recipient(found[0].name, number)
+    if len(found) > MAX_CHOICES:
+        raise Ambiguous(f"{len(found)} contacts are called “{name}”: " + describe(found)
+                        + " Say the full name or the number.")
+    return [Recipient(c.name, c.number) for c in found if c.number is not None]
 
 
 def describe(found: Sequence[Contact]) -> str:

@@ -6,14 +6,15 @@ contact and the number, and the handler uses exactly that number (``ctx.bound``)
 result's text names the contact only, so a number from the address book never reaches
 a model's prompt. With no address book to read, the step is asked about as said and
 then refused (after the modem check, as before contacts existed); a number nobody
-confirmed is never dialled.
+confirmed is never dialled. A name several contacts share is a "which one?" question
+(``Prepared.choices``): the user picks the contact, never agentd.
 """
 
 from __future__ import annotations
 
 from agentd.adapters.base import AdapterRegistry
 from agentd.adapters.contacts import CONTACTS_CAPABILITY
-from agentd.adapters.contacts.tools import resolve_recipient
+from agentd.adapters.contacts.tools import resolve_recipients
 from agentd.adapters.telephony import (
     TELEPHONY_CAPABILITY,
     Telephony,
@@ -22,7 +23,14 @@ from agentd.adapters.telephony import (
 )
 from agentd.errors import Unavailable
 from agentd.tools.context import ToolContext
-from agentd.tools.registry import ArgValue, Prepared, ToolPreparer, ToolRegistry, ToolResult
+from agentd.tools.registry import (
+    ArgValue,
+    Choice,
+    Prepared,
+    ToolPreparer,
+    ToolRegistry,
+    ToolResult,
+)
 
 
 def install_telephony_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> None:
@@ -60,12 +68,17 @@ def install_telephony_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> N
             if is_phone_number(str(args["to"])):
                 return None
             try:
-                found = await resolve_recipient(adapters, str(args["to"]))
+                found = await resolve_recipients(adapters, str(args["to"]))
             except Unavailable:  # no address book here: asked as said, refused when run
                 return None
-            number = phone_number(found.number)
-            return Prepared(spec.describe({**args, "to": f"{found.name} ({number})"}),
-                            {"to": number, "contact": found.name})
+            choices = tuple(
+                Choice(f"{r.name} ({phone_number(r.number)})",
+                       spec.describe({**args, "to": f"{r.name} ({phone_number(r.number)})"}),
+                       {"to": phone_number(r.number), "contact": r.name}) for r in found)
+            if len(choices) == 1:
+                return Prepared(choices[0].summary, choices[0].bound)
+            return Prepared(spec.describe({**args, "to": f"which “{args['to']}”"}),
+                            choices=choices)
 
         return prepare
 
