@@ -425,6 +425,56 @@ def contact_text(phone: Phone) -> str:
     return f"asked “{step['summary']}”; then {step['error'][:80]}"
 
 
+DENTIST = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//agentd vm-test//EN\r\n"
+           "BEGIN:VEVENT\r\nUID:dentist@vm-test\r\nDTSTAMP:20260101T000000Z\r\n"
+           "DTSTART:{day}T150000\r\nDTEND:{day}T160000\r\nSUMMARY:Dentist\r\n"
+           "END:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+def calendar_today(phone: Phone) -> str:
+    """"what's on my calendar today" lists an event the phone's calendar folder holds (as
+    vdirsyncer or khal write it) and one agentd added for "add lunch ... today"."""
+    folder = phone.home / ".local" / "share" / "calendars" / "personal"
+    phone.run("mkdir", "-p", str(folder))
+    ics = folder / "dentist.ics"
+    ics.write_text(DENTIST.format(day=time.strftime("%Y%m%d")), encoding="utf-8")
+    entry = pwd.getpwnam(phone.user)
+    os.chown(ics, entry.pw_uid, entry.pw_gid)
+    done(phone.ask("add lunch with anna today at 1 pm"), "calendar.add")
+    task = done(phone.ask("what's on my calendar today"), "calendar.list")
+    listed = task["steps"][0].get("result", "")
+    if "Dentist" not in listed or "lunch with anna" not in listed.lower():
+        raise Failed(f"today's events not listed: {listed!r}")
+    return f"listed: {listed[:120]}"
+
+
+def media_pause(phone: Phone) -> str:
+    """"pause" pauses a playing MPRIS player: mpv with Debian's mpv-mpris, playing a
+    sound on a loop with no audio device, and the player's own PlaybackStatus says so."""
+    wav = "/tmp/agentd-vm-song.wav"
+    made = phone.run("espeak-ng", "-w", wav, "la la la la la la la la la la")
+    if made.returncode != 0:
+        raise Failed(f"espeak-ng: {made.stderr}")
+    player = subprocess.Popen(phone.argv("mpv", "--no-video", "--ao=null", "--loop-file=inf",
+                                         "--no-terminal", "--title=vm-song", wav))
+    try:
+        def status() -> str:
+            out = phone.run("busctl", "--user", "get-property", "org.mpris.MediaPlayer2.mpv",
+                            "/org/mpris/MediaPlayer2", "org.mpris.MediaPlayer2.Player",
+                            "PlaybackStatus").stdout.strip()
+            return out.split()[-1].strip('"') if out else ""
+
+        wait(lambda: status() == "Playing", 60, "mpv did not play over MPRIS")
+        done(phone.ask("pause the music"), "media.control")
+        wait(lambda: status() == "Paused", 15, "the player did not pause")
+        done(phone.ask("resume"), "media.control")
+        wait(lambda: status() == "Playing", 15, "the player did not resume")
+        return "mpv: Playing → Paused (pause the music) → Playing (resume)"
+    finally:
+        player.kill()
+        player.wait(timeout=10)
+
+
 def model_tier(phone: Phone) -> str:
     models = json.loads(phone.run("agentctl", "model", "list", "--json").stdout or "[]")
     if not models:
@@ -520,6 +570,8 @@ SCENARIOS: list[tuple[str, Callable[[Phone], str]]] = [
     ("notification-allow", notification_allow),
     ("files", files),
     ("contact-text", contact_text),
+    ("calendar-today", calendar_today),
+    ("media-pause", media_pause),
     ("crash-recovery", crash_recovery),  # before model-tier: a cold prompt cache is slower
     ("model-tier", model_tier),
     ("voice", voice),
