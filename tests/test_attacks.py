@@ -101,7 +101,8 @@ def test_agentctl_command_line_spoofed_is_not_agentctl(bus: Bus) -> None:
 
 
 def test_forged_action_invoked_is_ignored(bus: Bus) -> None:
-    """While agentd's question waits, another client emits ActionInvoked(id, "allow")."""
+    """While agentd's question waits, another client emits ActionInvoked(id, "allow"),
+    "always" and a choice."""
     with notification_server(bus, "none") as (_, log):
         daemon, sent = fixture_daemon(bus, AGENTD_CONFIRM_BY_NOTIFICATION="true",
                                       AGENTD_CONFIRMATION_TIMEOUT_S="4")
@@ -112,7 +113,7 @@ def test_forged_action_invoked_is_ignored(bus: Bus) -> None:
         async def forge() -> None:
             conn = await MessageBus(bus_address=bus.address).connect()
             for _ in range(5):
-                for action in ("allow", "always"):
+                for action in ("allow", "always", "choose-0"):
                     conn.send(Message.new_signal(NOTIFICATIONS_PATH, NOTIFICATIONS_NAME,
                                                  "ActionInvoked", "us",
                                                  [notification, action]))
