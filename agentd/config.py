@@ -101,8 +101,9 @@ class Settings:
         False, "speak the replies to spoken requests (AskAudio) with espeak-ng")
     voice_tts_voice: str = _described("en", "the espeak-ng voice for spoken replies")
     calendar_default: str = _described(
-        "", "the calendar calendar.add writes to: a folder under $XDG_DATA_HOME/calendars; "
-            "empty: the first one by name (personal/ is made when there is none)")
+        "", "the calendar calendar.add writes to: a folder under $XDG_DATA_HOME/calendars, or "
+            "an Evolution Data Server calendar's name or UID; empty: the first folder by name "
+            "(personal/ is made when there is none), or EDS's default calendar")
     test_fixture: str = _described(
         "", "TESTS ONLY: a JSON file that enables the named test backends (content sources "
         "and a recording telephony backend); never set this on a phone")

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["testkit.bus", "testkit.model", "testkit.desktop", "testkit.voice"]
+pytest_plugins = ["testkit.bus", "testkit.model", "testkit.desktop", "testkit.voice",
+                  "testkit.evolution"]
 
 LAYERS = ("unit", "daemon", "services", "model", "image")
 

@@ -91,6 +91,15 @@ def listed(bus: Bus, text: str) -> str:
     return str(step["result"])
 
 
+def calendar_rows(bus: Bus) -> dict[str, dict[str, Any]]:
+    """`agentctl doctor`'s calendar rows by backend, in order."""
+    out = bus.agentctl("doctor", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = {r["backend"]: r for r in json.loads(out.stdout) if r["capability"] == "calendar"}
+    assert list(rows) == ["ics-folder", "eds"], rows
+    return rows
+
+
 def berlin(day: dt.date, hour: int, zone: ZoneInfo) -> str:
     return dt.datetime.combine(day, dt.time(hour), zone).astimezone(BERLIN).strftime("%H:%M")
 
@@ -132,7 +141,8 @@ def test_list_taints_the_task(bus: Bus, calendar_daemon: Daemon) -> None:
     listed(bus, "what's on my calendar today")
     (taint,) = [t for r in audit(bus) if r.get("tool") == "calendar.list"
                 for t in r.get("taint", [])]
-    assert "invitations come from others" in taint, taint
+    assert taint == "calendar.list: calendar events (invitations come from others) in " \
+        "“home”", taint  # the calendar today's dentist is in
 
 
 def test_add_then_list(bus: Bus, calendar_daemon: Daemon) -> None:
@@ -162,17 +172,19 @@ def test_no_calendar_folder_makes_personal(bus: Bus, daemon: Daemon) -> None:
     assert task["state"] == "done", task
     (written,) = (bus.root / "data" / "calendars" / "personal").glob("*.ics")
     assert "SUMMARY:dentist" in written.read_text()
-    rows = json.loads(bus.agentctl("doctor", "--json").stdout)
-    (row,) = [r for r in rows if r["capability"] == "calendar"]
-    assert (row["backend"], row["available"]) == ("ics-folder", True)
-    assert row["reason"].startswith("1 .ics file(s) in "), row
+    rows = calendar_rows(bus)
+    assert (rows["ics-folder"]["available"], rows["ics-folder"]["selected"]) == (True, True)
+    assert rows["ics-folder"]["reason"].startswith("1 .ics file(s) in "), rows
 
 
 def test_doctor_shows_the_ics_folder(bus: Bus, calendar_daemon: Daemon) -> None:
-    rows = json.loads(bus.agentctl("doctor", "--json").stdout)
-    (row,) = [r for r in rows if r["capability"] == "calendar"]
-    assert (row["backend"], row["available"], row["selected"]) == ("ics-folder", True, True)
+    rows = calendar_rows(bus)
+    row = rows["ics-folder"]
+    assert (row["available"], row["selected"]) == (True, True)
     assert row["reason"].startswith("5 .ics file(s) in ") and "calendars" in row["reason"]
+    # Evolution Data Server is not on this private bus: the folder serves either way.
+    assert rows["eds"]["available"] is False and not rows["eds"]["selected"]
+    assert "Evolution Data Server is not on the session bus" in rows["eds"]["reason"]
 
 
 @pytest.fixture

@@ -10,17 +10,14 @@ contacts made with EDS's own ``CreateContacts``.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dbus_fast.aio import MessageBus
-from testkit.bus import AGENTCTL, Bus, Daemon, wait_for
+from testkit.bus import AGENTCTL, Bus, Daemon
+from testkit.evolution import create_contacts
 from testkit.helpers import (
     answer_in_terminal,
     audit,
@@ -32,8 +29,6 @@ from testkit.helpers import (
     sent_records,
     wait_state,
 )
-
-from agentd.adapters.contacts import eds
 
 pytestmark = pytest.mark.services
 
@@ -290,53 +285,11 @@ def test_no_address_book(bus: Bus, daemon: Daemon) -> None:
         "no modem" in step["error"], step
 
 
-EDS = "/usr/libexec/evolution-source-registry", "/usr/libexec/evolution-addressbook-factory"
-EDS_NAMES = eds.SOURCES_NAME, eds.BOOKS_NAME
-
-
-def create_in_eds(address: str, cards: list[str]) -> None:
-    """Add contacts to EDS's "system-address-book" through its own D-Bus API."""
-    async def create() -> None:
-        client = await MessageBus(bus_address=address).connect()
-        try:
-            path, owner = await eds.call(client, eds.BOOKS_NAME, eds.FACTORY_PATH,
-                                         eds.FACTORY_IFACE, "OpenAddressBook", "s",
-                                         ["system-address-book"], timeout=30)
-            await eds.call(client, owner, path, eds.BOOK_IFACE, "Open", timeout=30)
-            await eds.call(client, owner, path, eds.BOOK_IFACE, "CreateContacts", "asu",
-                           [cards, 0], timeout=30)
-        finally:
-            client.disconnect()
-
-    asyncio.run(create())
-
-
-@pytest.fixture
-def evolution(bus: Bus) -> Iterator[None]:
-    """The real source registry and address book factory on the test's session bus,
-    keeping their data under the test's XDG folders."""
-    if not all(os.access(binary, os.X_OK) for binary in EDS):
-        pytest.fail("Evolution Data Server is not installed (apt install "
-                    "evolution-data-server; scripts/debian-deps.sh does it)")
-    started = [subprocess.Popen([binary], env=bus.env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL) for binary in EDS]
-    try:
-        for name in EDS_NAMES:
-            wait_for(lambda name=name: name in bus.busctl("list", "--acquired").stdout,
-                     timeout=30, interval=0.2)
-        yield
-    finally:
-        for process in started:
-            process.terminate()
-        for process in started:
-            process.wait(timeout=10)
-
-
 def test_evolution_data_server(bus: Bus, evolution: None, daemon: Daemon) -> None:
     cards = [ANNA.replace("\n", "\r\n")] + [card + "END:VCARD\r\n" for card in
                                              SAMS.replace("\n", "\r\n").split(
                                                  "END:VCARD\r\n") if card.strip()]
-    create_in_eds(bus.address, cards)
+    create_contacts(bus.address, cards)
     mom = found(ask(bus, "what's mom's number"))
     assert mom.startswith("Anna Berg: ") and "+49 170 1234567 (mobile)" in mom, mom
     sams = found(ask(bus, "who is sam")).rstrip(".").split("; ")

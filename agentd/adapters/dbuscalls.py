@@ -53,6 +53,16 @@ async def session_bus() -> AsyncIterator[MessageBus]:
         bus.disconnect()
 
 
+class CallFailed(AgentError):
+    """The service answered a call with an error; ``error_name`` is the D-Bus error's name
+    (for the backends that tell some errors apart), ``detail`` its message."""
+
+    def __init__(self, message: str, error_name: str, detail: str) -> None:
+        super().__init__(message)
+        self.error_name = error_name
+        self.detail = detail
+
+
 async def call(bus: MessageBus, destination: str, path: str, interface: str, member: str,
                signature: str = "", body: list[Any] | None = None,
                timeout: float = CALL_TIMEOUT_S) -> list[Any]:
@@ -65,8 +75,9 @@ async def call(bus: MessageBus, destination: str, path: str, interface: str, mem
     if reply is None:
         raise AgentError(f"{interface}.{member}: no reply")
     if reply.message_type is MessageType.ERROR:
-        detail = reply.body[0] if reply.body else ""
-        raise AgentError(f"{interface}.{member} failed: {reply.error_name}: {detail}")
+        detail = str(reply.body[0]) if reply.body else ""
+        raise CallFailed(f"{interface}.{member} failed: {reply.error_name}: {detail}",
+                         reply.error_name or "", detail)
     return list(reply.body)
 
 

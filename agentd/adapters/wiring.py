@@ -10,6 +10,7 @@ from agentd.adapters.accessibility.tools import install_accessibility_tools
 from agentd.adapters.apps.launch import ExecLauncher, GioLauncher, SystemdRunLauncher
 from agentd.adapters.apps.tools import install_app_tools
 from agentd.adapters.base import AdapterRegistry, Backend
+from agentd.adapters.calendar.eds import EdsCalendar
 from agentd.adapters.calendar.ics import IcsFolder
 from agentd.adapters.calendar.tools import install_calendar_tools
 from agentd.adapters.contacts.eds import EdsContacts
@@ -59,7 +60,10 @@ def build_adapters(tools: ToolRegistry, test_backends: Sequence[Backend] = (),
     adapters.register(ModemManagerTelephony())
     adapters.register(VCardFolder.from_environment(env))  # contacts: a vdir is chosen,
     adapters.register(EdsContacts())  # EDS may just be installed (Phosh)
-    adapters.register(IcsFolder.from_environment(env, calendar_default))  # .ics vdir
+    eds_calendar = EdsCalendar(calendar_default, env)  # GNOME Calendar's
+    adapters.register(IcsFolder.from_environment(  # calendar: a folder of .ics files is
+        env, calendar_default, step_aside_for=eds_calendar))  # chosen; else EDS, if it runs
+    adapters.register(eds_calendar)
     accessibility = AtspiAccessibility()  # started with the session bus
     adapters.register(accessibility)
     adapters.register(AtspiInput(accessibility))  # input: widgets by name, text fields

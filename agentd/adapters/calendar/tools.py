@@ -8,6 +8,7 @@ from typing import Any
 from agentd.adapters.base import AdapterRegistry
 from agentd.adapters.calendar import CALENDAR_CAPABILITY, Event, resolve_day
 from agentd.errors import InvalidArguments
+from agentd.policy.content import claim
 from agentd.tools.context import ToolContext
 from agentd.tools.registry import ArgValue, ToolRegistry, ToolResult
 
@@ -51,6 +52,14 @@ def _as_data(event: Event) -> dict[str, Any]:
             "calendar": event.calendar, "location": event.location}
 
 
+def _provenance(events: list[Event]) -> str:
+    """The taint note, naming the calendars the listed events are in (quoted: a shared
+    calendar's name is someone else's words too)."""
+    names = sorted({e.calendar for e in events if e.calendar})
+    where = f" in {', '.join(map(claim, names))}" if names else ""
+    return f"calendar events (invitations come from others){where}"
+
+
 def install_calendar_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> None:
     async def list_events(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
         calendar = await adapters.select(CALENDAR_CAPABILITY)
@@ -63,8 +72,9 @@ def install_calendar_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> No
             shown = "; ".join(_say(e, day) for e in events[:MAX_LISTED])
             more = f" (and {len(events) - MAX_LISTED} more)" if len(events) > MAX_LISTED else ""
             text = f"{said[0].upper()}{said[1:]}: {shown}{more}."
-        return ToolResult(text, {"day": day.isoformat(),
-                                 "events": [_as_data(e) for e in events]})
+        return ToolResult(text, {"day": day.isoformat(), "backend": calendar.name,
+                                 "events": [_as_data(e) for e in events],
+                                 "provenance": _provenance(events)})
 
     async def add(ctx: ToolContext, args: dict[str, ArgValue]) -> ToolResult:
         calendar = await adapters.select(CALENDAR_CAPABILITY)
@@ -82,7 +92,7 @@ def install_calendar_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> No
         event, where = await calendar.add(title, start, end)
         at = f" at {_clock(start)}" if isinstance(start, dt.datetime) else " (all day)"
         return ToolResult(f"Added “{title}” on {say_day(day, calendar.zone)}{at} to the "
-                          f"{event.calendar} calendar.", {**_as_data(event), "file": where})
+                          f"{event.calendar} calendar.", {**_as_data(event), "where": where})
 
     tools.implement("calendar.list", list_events)
     tools.implement("calendar.add", add)

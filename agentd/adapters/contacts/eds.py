@@ -1,9 +1,8 @@
 """Backend "eds": the address books of Evolution Data Server on the session bus.
 
-What GNOME Contacts and Chatty use on Phosh. The source registry
-(``org.gnome.evolution.dataserver.Sources5``) exports every data source under
-``/org/gnome/evolution/dataserver/SourceManager`` (``GetManagedObjects``); a source whose
-key file (``Data``) has an ``[Address Book]`` group and is enabled is an address book.
+What GNOME Contacts and Chatty use on Phosh. A source of the registry
+(``agentd.adapters.evolution``) whose key file has an ``[Address Book]`` group and is
+enabled is an address book.
 ``AddressBookFactory.OpenAddressBook(uid)`` gives an ``AddressBook`` object for this
 connection (gone when it closes); ``Open()`` and then ``GetContactList(query)`` with an
 EDS query answer vCard strings, read by the same code as the vCard folder's files.
@@ -11,7 +10,6 @@ EDS query answer vCard strings, read by the same code as the vCard folder's file
 
 from __future__ import annotations
 
-import configparser
 import logging
 
 from dbus_fast import BusType
@@ -20,15 +18,11 @@ from dbus_fast.aio import MessageBus
 from agentd.adapters.base import Availability
 from agentd.adapters.contacts import CAPABILITY, Contact, matching, words
 from agentd.adapters.contacts.vcard import MalformedVCard, parse_vcards
-from agentd.adapters.dbuscalls import CHECK_TIMEOUT_S, call, connect, has_service
-from agentd.bus.names import OBJECT_MANAGER_IFACE
+from agentd.adapters.dbuscalls import call, connect
+from agentd.adapters.evolution import EDS, sources
 from agentd.errors import AgentError, Unavailable
 
 log = logging.getLogger(__name__)
-EDS = "org.gnome.evolution.dataserver"
-SOURCES_NAME = f"{EDS}.Sources5"
-SOURCES_PATH = "/org/gnome/evolution/dataserver/SourceManager"
-SOURCE_IFACE = f"{EDS}.Source"
 BOOKS_NAME = f"{EDS}.AddressBook10"
 FACTORY_PATH = "/org/gnome/evolution/dataserver/AddressBookFactory"
 FACTORY_IFACE = f"{EDS}.AddressBookFactory"
@@ -81,29 +75,7 @@ class EdsContacts:
 
     async def _books(self, bus: MessageBus) -> dict[str, str]:
         """The enabled address books: uid → display name; ``Unavailable`` when none."""
-        if not await has_service(bus, SOURCES_NAME):
-            raise Unavailable("Evolution Data Server is not on the session bus "
-                              "(Debian package evolution-data-server)")
-        try:
-            (objects,) = await call(bus, SOURCES_NAME, SOURCES_PATH, OBJECT_MANAGER_IFACE,
-                                    "GetManagedObjects", timeout=CHECK_TIMEOUT_S * 2)
-        except AgentError as exc:
-            raise Unavailable(f"the Evolution source registry did not answer ({exc})") \
-                from None
-        books: dict[str, str] = {}
-        for interfaces in objects.values():
-            source = interfaces.get(SOURCE_IFACE)
-            if source is None:
-                continue
-            keys = configparser.ConfigParser(interpolation=None, strict=False)
-            try:
-                keys.read_string(str(source["Data"].value))
-            except configparser.Error:
-                continue
-            if keys.has_section("Address Book") and keys.getboolean(
-                    "Data Source", "Enabled", fallback=True):
-                uid = str(source["UID"].value)
-                books[uid] = keys.get("Data Source", "DisplayName", fallback=uid)
+        books = {source.uid: source.name for source in await sources(bus, "Address Book")}
         if not books:
             raise Unavailable("Evolution Data Server has no enabled address book")
         return books
