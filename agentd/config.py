@@ -103,6 +103,9 @@ class Settings:
     calendar_default: str = _described(
         "", "the calendar calendar.add writes to: a folder under $XDG_DATA_HOME/calendars; "
             "empty: the first one by name (personal/ is made when there is none)")
+    location_timeout_s: float = _described(
+        30.0, "how long location.get waits for the phone's first position from GeoClue "
+              "(a GPS can take a minute after it starts); then it fails saying so")
     test_fixture: str = _described(
         "", "TESTS ONLY: a JSON file that enables the named test backends (content sources "
         "and a recording telephony backend); never set this on a phone")
