@@ -394,8 +394,8 @@ def test_location_services_switched_off(
     error = failed_with(bus, daemon, "where am i")
     assert error == (
         f"location services are turned off on this phone (GeoClue: Geolocation disabled "
-        f"for UID {os.geteuid()}): turn them on in Settings → Privacy → Location Services, "
-        "or say “turn on location”")
+        f"for UID {os.geteuid()}): say “turn on location”, or turn them on in the phone's "
+        "settings (Privacy → Location Services)")
     assert gps.connections == 0  # no source was started
 
 

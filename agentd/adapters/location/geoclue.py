@@ -68,9 +68,9 @@ NO_AGENT = ("GeoClue gave agentd no client in {s:g} s: it answers only once this
 NOT_ALLOWED = ("GeoClue's configuration does not allow agentd ({detail}): add to {config} "
                "a section [agentd] with allowed=true, system=false and users= (empty: every "
                "user), then restart GeoClue (systemctl restart geoclue)")
-SWITCHED_OFF = ("location services are turned off on this phone (GeoClue: {detail}): turn "
-                "them on in Settings → Privacy → Location Services, or say “turn on "
-                "location”")
+SWITCHED_OFF = ("location services are turned off on this phone (GeoClue: {detail}): say "
+                "“turn on location”, or turn them on in the phone's settings (Privacy → "
+                "Location Services)")
 REFUSED = ("the location agent (the phone's shell) refused agentd ({detail}): allow "
            "agentd in {config} ([agentd] allowed=true), or answer yes when the shell asks")
 NO_FIX = ("no position yet: GeoClue found no fix in {s:g} s (a GPS needs a view of the sky "
