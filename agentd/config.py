@@ -104,6 +104,9 @@ class Settings:
         "", "the calendar calendar.add writes to: a folder under $XDG_DATA_HOME/calendars, or "
             "an Evolution Data Server calendar's name or UID; empty: the first folder by name "
             "(personal/ is made when there is none), or EDS's default calendar")
+    location_timeout_s: float = _described(
+        30.0, "how long location.get waits for the phone's first position from GeoClue "
+              "(a GPS can take a minute after it starts); then it fails saying so")
     test_fixture: str = _described(
         "", "TESTS ONLY: a JSON file that enables the named test backends (content sources "
         "and a recording telephony backend); never set this on a phone")

@@ -94,7 +94,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         fixture = Path(settings.test_fixture)
         adapters = build_adapters(registry, test_backends.backends(fixture)
                                   if test_backends is not None else (),
-                                  calendar_default=settings.calendar_default)
+                                  calendar_default=settings.calendar_default,
+                                  location_timeout_s=settings.location_timeout_s)
         install_adapter_tools(registry, adapters)
         if test_backends is not None:
             test_backends.install(registry, fixture)

@@ -89,6 +89,11 @@ rm -rf "$OUT"
 mkdir -p "$ROOTFS"
 tar --numeric-owner --xattrs --xattrs-include='*' -xpf "$BASE" -C "$ROOTFS"
 cp -a image/overlay/. "$ROOTFS/"
+# GeoClue 2.6 (bookworm) reads geoclue.conf alone, no conf.d: agentd's section goes in it.
+GEOCLUE_CONF=$ROOTFS/etc/geoclue/geoclue.conf
+if [ -f "$GEOCLUE_CONF" ] && ! grep -q '^\[agentd\]' "$GEOCLUE_CONF"; then
+    { echo; cat image/overlay/etc/geoclue/conf.d/90-agentd.conf; } >> "$GEOCLUE_CONF"
+fi
 install -Dm0755 -t "$ROOTFS/usr/share/agentd-image" tests/vm/scenarios.py tests/vm/check_uinput.py
 install -Dm0644 image/agentd-vm-test.service "$ROOTFS/etc/systemd/system/agentd-vm-test.service"
 cp "$DEB" "$ROOTFS/tmp/agentd.deb"

@@ -501,8 +501,27 @@ MEDIA = [
     ("stop the timer", [s("timer.cancel")]),
 ]
 
+LOCATION: list[tuple[str, list[Step]]] = [
+    ("where am i", [s("location.get")]),
+    ("Where am I right now?", [s("location.get")]),
+    ("what's my location", [s("location.get")]),
+    ("whats my current location", [s("location.get")]),
+    ("where is my phone", [s("location.get")]),
+    ("where's my phone", [s("location.get")]),
+    ("what are my coordinates", [s("location.get")]),
+    ("give me my gps coordinates", [s("location.get")]),
+    ("my current location", [s("location.get")]),
+    ("can you tell me where i am", [s("location.get")]),
+    ("where are we", [s("location.get")]),
+    ("locate my phone", [s("location.get")]),
+    # The setting keeps its status words.
+    ("what's my location status", [s("settings.get", setting="location")]),
+    ("is location on", [s("settings.get", setting="location")]),
+    ("turn on location", [s("settings.set", setting="location", value=True)]),
+]
+
 CASES = CLOCK + TIMERS + ALARMS + SCREEN_AND_INPUT + NOTIFICATIONS + FILES + APPS
-CASES += SETTINGS + PHONE + CONTACTS + CALENDAR + HISTORY + MEDIA + MULTI
+CASES += SETTINGS + PHONE + CONTACTS + CALENDAR + HISTORY + MEDIA + LOCATION + MULTI
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -549,8 +568,16 @@ NOTHING = [
     "what's the time in london",
     "switch to the other app",
     "text to speech",
-    "what's my location",
     "show me my screenshots",
+    # Where-to and sharing need tools agentd does not have (location.get only reads).
+    "send my location to anna",
+    "share my location with dad",
+    "how far is berlin",
+    "navigate home",
+    "take me home",
+    "find a coffee shop near me",
+    "where is anna",
+    "what city am i in",
     "tell him I said hi",
     # Complete-looking but missing or impossible values: no guessed defaults.
     "set an alarm",

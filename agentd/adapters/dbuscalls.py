@@ -22,6 +22,19 @@ CALL_TIMEOUT_S = 10.0
 CHECK_TIMEOUT_S = 5.0  # availability checks (doctor, ListTools) must not hang
 
 
+class CallTimedOut(AgentError):
+    """The service did not answer a call in time (it may be busy, or waiting itself)."""
+
+
+class CallFailed(AgentError):
+    """The service answered a call with a D-Bus error: ``error_name`` and its ``detail``."""
+
+    def __init__(self, message: str, error_name: str, detail: str) -> None:
+        super().__init__(message)
+        self.error_name = error_name
+        self.detail = detail
+
+
 async def connect(bus_type: BusType = BusType.SYSTEM) -> MessageBus:
     """A connection to the system (or session) bus, or ``Unavailable`` saying why not."""
     which = "system D-Bus" if bus_type is BusType.SYSTEM else "session bus"
@@ -71,7 +84,7 @@ async def call(bus: MessageBus, destination: str, path: str, interface: str, mem
             destination=destination, path=path, interface=interface, member=member,
             signature=signature, body=body or [])), timeout)
     except TimeoutError:
-        raise AgentError(f"{interface}.{member} did not answer in {timeout:.0f} s") from None
+        raise CallTimedOut(f"{interface}.{member} did not answer in {timeout:.0f} s") from None
     if reply is None:
         raise AgentError(f"{interface}.{member}: no reply")
     if reply.message_type is MessageType.ERROR:

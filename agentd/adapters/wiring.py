@@ -21,6 +21,8 @@ from agentd.adapters.files.xdg import XdgFolders
 from agentd.adapters.input.atspi import AtspiInput
 from agentd.adapters.input.tools import install_input_tools
 from agentd.adapters.input.uinput import UinputInput
+from agentd.adapters.location.geoclue import GeoClueLocation
+from agentd.adapters.location.tools import install_location_tools
 from agentd.adapters.media.mpris import MprisMedia
 from agentd.adapters.media.tools import install_media_tools
 from agentd.adapters.notifications.freedesktop import FreedesktopNotifications
@@ -46,7 +48,8 @@ from agentd.tools.registry import ToolRegistry
 
 def build_adapters(tools: ToolRegistry, test_backends: Sequence[Backend] = (),
                    env: Mapping[str, str] = os.environ,
-                   calendar_default: str = "") -> AdapterRegistry:
+                   calendar_default: str = "",
+                   location_timeout_s: float = 30.0) -> AdapterRegistry:
     """Every backend this agentd has, by capability, preferred first; test backends
     (``agentd.testing``, only with the ``test_fixture`` setting) are listed first."""
     capabilities = sorted({spec.capability for spec in tools if spec.capability != "core"})
@@ -83,6 +86,7 @@ def build_adapters(tools: ToolRegistry, test_backends: Sequence[Backend] = (),
     adapters.register(UPowerBattery())
     adapters.register(SysfsBattery())
     adapters.register(MprisMedia())  # players on the session bus
+    adapters.register(GeoClueLocation(location_timeout_s))  # GeoClue on the system bus
     return adapters
 
 
@@ -100,3 +104,4 @@ def install_adapter_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> Non
     install_settings_tools(tools, adapters)
     install_power_tools(tools, adapters)
     install_media_tools(tools, adapters)
+    install_location_tools(tools, adapters)

@@ -192,6 +192,10 @@ CATALOGUE_V2: tuple[ToolSpec, ...] = (
               Arg("duration_min", (int,), "length in minutes (default 60)", required=False,
                   minimum=1, maximum=24 * 60)),
              capability="calendar", summary=lambda a: _calendar_add_summary(a), trusted=True),
+    # The phone's own position, from its location service: trusted.
+    ToolSpec("location.get", "Where the phone is: its coordinates and how accurate they are.",
+             Risk.READ, capability="location", summary="Find where the phone is",
+             trusted=True),
 )
 
 CATALOGUE: tuple[ToolSpec, ...] = CATALOGUE_V1 + CATALOGUE_V2
