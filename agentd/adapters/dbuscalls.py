@@ -66,16 +66,6 @@ async def session_bus() -> AsyncIterator[MessageBus]:
         bus.disconnect()
 
 
-class CallFailed(AgentError):
-    """The service answered a call with an error; ``error_name`` is the D-Bus error's name
-    (for the backends that tell some errors apart), ``detail`` its message."""
-
-    def __init__(self, message: str, error_name: str, detail: str) -> None:
-        super().__init__(message)
-        self.error_name = error_name
-        self.detail = detail
-
-
 async def call(bus: MessageBus, destination: str, path: str, interface: str, member: str,
                signature: str = "", body: list[Any] | None = None,
                timeout: float = CALL_TIMEOUT_S) -> list[Any]:
