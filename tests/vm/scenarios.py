@@ -475,6 +475,30 @@ def media_pause(phone: Phone) -> str:
         player.wait(timeout=10)
 
 
+def location(phone: Phone) -> str:
+    """"where am I" through the image's GeoClue, agentd authorised by its section of
+    geoclue.conf and Phosh as the location agent: with location services off (GNOME's
+    default) the named "turned off" error; after "turn on location", GeoClue lets agentd
+    ask and, with no GPS, Wi-Fi or network in the VM, the named "no position yet" error
+    once location_timeout_s has passed. Never a made-up place."""
+    phone.run("gsettings", "set", "org.gnome.system.location", "enabled", "false")
+    errors = []
+    for request in ("where am i", "turn on location", "where am i"):
+        task = phone.ask(request, timeout=120)
+        (step,) = task.get("steps") or [{}]
+        if request == "turn on location":
+            done(task, "settings.set")
+            continue
+        if step.get("tool") != "location.get" or step.get("state") != "failed":
+            raise Failed(f"{request!r}: expected a failed location.get: {step}")
+        errors.append(step.get("error", ""))
+    if "io.agentd.Error.Unavailable: location services are turned off" not in errors[0]:
+        raise Failed(f"location off: not the named error: {errors[0]}")
+    if "io.agentd.Error.Unavailable: no position yet" not in errors[1]:
+        raise Failed(f"location on, no fix: not the named error: {errors[1]}")
+    return f"off: {errors[0][:60]}…; on: {errors[1][:60]}…"
+
+
 def model_tier(phone: Phone) -> str:
     models = json.loads(phone.run("agentctl", "model", "list", "--json").stdout or "[]")
     if not models:
@@ -572,6 +596,7 @@ SCENARIOS: list[tuple[str, Callable[[Phone], str]]] = [
     ("contact-text", contact_text),
     ("calendar-today", calendar_today),
     ("media-pause", media_pause),
+    ("location", location),
     ("crash-recovery", crash_recovery),  # before model-tier: a cold prompt cache is slower
     ("model-tier", model_tier),
     ("voice", voice),
