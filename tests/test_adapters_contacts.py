@@ -10,6 +10,7 @@ contacts made with EDS's own ``CreateContacts``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,8 @@ from testkit.helpers import (
     sent_records,
     wait_state,
 )
+
+from agentd.adapters.contacts import eds, with_number
 
 pytestmark = pytest.mark.services
 
@@ -285,7 +288,8 @@ def test_no_address_book(bus: Bus, daemon: Daemon) -> None:
         "no modem" in step["error"], step
 
 
-def test_evolution_data_server(bus: Bus, evolution: None, daemon: Daemon) -> None:
+def test_evolution_data_server(bus: Bus, evolution: None, daemon: Daemon,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
     cards = [ANNA.replace("\n", "\r\n")] + [card + "END:VCARD\r\n" for card in
                                              SAMS.replace("\n", "\r\n").split(
                                                  "END:VCARD\r\n") if card.strip()]
@@ -304,6 +308,12 @@ def test_evolution_data_server(bus: Bus, evolution: None, daemon: Daemon) -> Non
     rows = {r["backend"]: r for r in json.loads(out.stdout) if r["capability"] == "contacts"}
     assert rows["eds"]["available"] is True and rows["eds"]["selected"] is True, rows
     assert rows["eds"]["reason"] == "Evolution Data Server: Personal"
+    # Who sent a text message: every contact with a number, by Chatty's own query.
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bus.address)
+    everyone = asyncio.run(eds.EdsContacts().with_numbers())
+    assert sorted(c.name for c in everyone) == ["Anna Berg", "Sam Jones", "Sam Smith"]
+    sender = with_number(everyone, "+491701234567")
+    assert sender is not None and sender.name == "Anna Berg"
 
 
 def test_vcard_parsing() -> None:

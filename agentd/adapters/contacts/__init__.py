@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from agentd.adapters.base import Capability
+from agentd.adapters.telephony import same_number
 
 CAPABILITY = "contacts"
 MOBILE_TYPES = frozenset({"cell", "mobile", "iphone"})
@@ -54,6 +55,10 @@ class Contacts(Protocol):
         """The contacts ``name`` could mean (``matching``), best first."""
         ...
 
+    async def with_numbers(self) -> list[Contact]:
+        """Every contact that has a phone number (to name who sent a message)."""
+        ...
+
 
 def words(name: str) -> tuple[str, ...]:
     """A name as compared: its words in lower case, punctuation around them dropped."""
@@ -79,6 +84,14 @@ def matching(contacts: Iterable[Contact], name: str) -> list[Contact]:
         if set(wanted) <= said:
             partial.append(contact)
     return exact or partial
+
+
+def with_number(contacts: Iterable[Contact], number: str) -> Contact | None:
+    """The first contact with a phone number that reaches ``number`` (``same_number``)."""
+    for contact in contacts:
+        if any(same_number(phone.number, number) for phone in contact.numbers):
+            return contact
+    return None
 
 
 # The typed handle tools select backends with (``AdapterRegistry.select``).

@@ -28,6 +28,9 @@ FACTORY_PATH = "/org/gnome/evolution/dataserver/AddressBookFactory"
 FACTORY_IFACE = f"{EDS}.AddressBookFactory"
 BOOK_IFACE = f"{EDS}.AddressBook"
 FIELDS = ("full_name", "nickname", "given_name", "family_name")
+# Every contact with a phone number: the query Chatty's own contact list uses
+# (chatty-contact-provider.c, PHONE_SEXP).
+WITH_NUMBERS = '(contains "phone" "")'
 OPEN_TIMEOUT_S = 20.0  # the first open starts the factory and its backend process
 
 
@@ -64,12 +67,19 @@ class EdsContacts:
     async def find(self, name: str) -> list[Contact]:
         if not words(name):
             return []
+        return matching(await self._every_book(query(name)), name)
+
+    async def with_numbers(self) -> list[Contact]:
+        return [c for c in await self._every_book(WITH_NUMBERS) if c.numbers]
+
+    async def _every_book(self, sexp: str) -> list[Contact]:
+        """The contacts ``sexp`` finds in every enabled address book."""
         bus = await connect(BusType.SESSION)
         try:
             contacts: list[Contact] = []
             for uid, shown in (await self._books(bus)).items():
-                contacts.extend(await self._search(bus, uid, shown, query(name)))
-            return matching(contacts, name)
+                contacts.extend(await self._search(bus, uid, shown, sexp))
+            return contacts
         finally:
             bus.disconnect()
 

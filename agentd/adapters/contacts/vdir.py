@@ -44,6 +44,9 @@ class VCardFolder:
     async def find(self, name: str) -> list[Contact]:
         return matching(await asyncio.to_thread(self._read_all), name)
 
+    async def with_numbers(self) -> list[Contact]:
+        return [c for c in await asyncio.to_thread(self._read_all) if c.numbers]
+
     def _files(self) -> list[Path]:
         if not self.root.is_dir():
             return []

@@ -39,5 +39,24 @@ def phone_number(to: str) -> str:
     return ("+" if to.startswith("+") else "") + re.sub(r"[^0-9]", "", to)
 
 
+MIN_SHARED_DIGITS = 7  # a subscriber number without its area code is this long or longer
+
+
+def same_number(a: str, b: str) -> bool:
+    """Whether two written numbers reach the same phone: the same digits, or one written
+    nationally and the other with its country code ("0170 1234567" and "+49 170 1234567"),
+    when they share at least ``MIN_SHARED_DIGITS`` final digits. Two international numbers
+    must be equal; a sender ID ("DHL") is no number and matches nothing."""
+    if not (is_phone_number(a) and is_phone_number(b)):
+        return False
+    x, y = phone_number(a), phone_number(b)
+    if x == y:
+        return True
+    if x.startswith("+") and y.startswith("+"):
+        return False
+    short, long = sorted((x.lstrip("+0"), y.lstrip("+0")), key=len)
+    return len(short) >= MIN_SHARED_DIGITS and long.endswith(short)
+
+
 # The typed handle tools select backends with (``AdapterRegistry.select``).
 TELEPHONY_CAPABILITY = Capability[Telephony](CAPABILITY)
