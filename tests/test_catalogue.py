@@ -41,7 +41,8 @@ def test_the_v1_tools_keep_their_names_and_arguments() -> None:
 
 # Version 2's additions (shared/TOOLS-v2.md), with the same promise.
 V2 = {"media.control": {"action"}, "media.now_playing": set(), "calendar.list": {"day"},
-      "calendar.add": {"title", "day", "time", "duration_min"}, "location.get": set()}
+      "calendar.add": {"title", "day", "time", "duration_min"}, "location.get": set(),
+      "messages.list": {"from", "limit"}}
 
 
 def test_the_v2_tools_keep_their_names_and_arguments() -> None:

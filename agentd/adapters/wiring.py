@@ -25,6 +25,8 @@ from agentd.adapters.location.geoclue import GeoClueLocation
 from agentd.adapters.location.tools import install_location_tools
 from agentd.adapters.media.mpris import MprisMedia
 from agentd.adapters.media.tools import install_media_tools
+from agentd.adapters.messages.chatty import ChattyHistory
+from agentd.adapters.messages.tools import install_messages_tools
 from agentd.adapters.notifications.freedesktop import FreedesktopNotifications
 from agentd.adapters.notifications.tools import install_notification_tools
 from agentd.adapters.power.sysfs import SysfsBattery
@@ -67,6 +69,7 @@ def build_adapters(tools: ToolRegistry, test_backends: Sequence[Backend] = (),
     adapters.register(IcsFolder.from_environment(  # calendar: a folder of .ics files is
         env, calendar_default, step_aside_for=eds_calendar))  # chosen; else EDS, if it runs
     adapters.register(eds_calendar)
+    adapters.register(ChattyHistory.from_environment(env))  # Phosh's SMS history, read-only
     accessibility = AtspiAccessibility()  # started with the session bus
     adapters.register(accessibility)
     adapters.register(AtspiInput(accessibility))  # input: widgets by name, text fields
@@ -97,6 +100,7 @@ def install_adapter_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> Non
     install_telephony_tools(tools, adapters)
     install_contacts_tools(tools, adapters)
     install_calendar_tools(tools, adapters)
+    install_messages_tools(tools, adapters)
     install_notification_tools(tools, adapters)
     install_accessibility_tools(tools, adapters)
     install_input_tools(tools, adapters)

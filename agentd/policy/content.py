@@ -22,7 +22,7 @@ FENCE_OPEN = "<data>"
 FENCE_CLOSE = "</data>"
 
 
-def _flatten(text: str) -> str:
+def one_line(text: str) -> str:
     """One line, no control or format characters (bidi overrides included)."""
     kept = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c
                    for c in text)
@@ -35,13 +35,13 @@ def _cap(text: str, limit: int) -> str:
 
 def claim(name: str) -> str:
     """A name someone else chose, quoted and capped: “Signal”."""
-    flat = _flatten(name).replace("“", "\"").replace("”", "\"")
+    flat = one_line(name).replace("“", "\"").replace("”", "\"")
     return f"“{_cap(flat, MAX_CLAIM)}”"
 
 
 def source_name(text: str) -> str:
     """A provenance fit for a confirmation question and the audit log."""
-    return _cap(_flatten(text), MAX_SOURCE) or "unknown source"
+    return _cap(one_line(text), MAX_SOURCE) or "unknown source"
 
 
 def escape(text: str) -> str:

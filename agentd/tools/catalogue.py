@@ -69,6 +69,15 @@ def _calendar_add_summary(args: Mapping[str, object]) -> str:
     return f"Add “{args.get('title')}” to the calendar on {args.get('day')}{when}"
 
 
+def _messages_summary(args: Mapping[str, object]) -> str:
+    who = f" from {args['from']}" if args.get("from") else ""
+    limit = args.get("limit")
+    if limit == 1:
+        return f"Read the latest text message{who}"
+    return f"Read the latest {limit} text messages{who}" if limit else \
+        f"Read the text messages{who}"
+
+
 CATALOGUE_V1: tuple[ToolSpec, ...] = (
     ToolSpec("clock.time", "Say the current time and date.", Risk.READ,
              summary="Tell the time", trusted=True),
@@ -168,6 +177,13 @@ CATALOGUE_V2: tuple[ToolSpec, ...] = (
     ToolSpec("contacts.find", "Find contacts by name or nickname; their names and numbers.",
              Risk.READ, (contact("name", 'the name or nickname ("Anna", "mom")'),),
              capability="contacts", summary="Look up {name} in the contacts", trusted=True),
+    # Others wrote them: untrusted.
+    ToolSpec("messages.list", "Read received text messages, newest first.", Risk.READ,
+             (contact("from", "who sent them: a contact's name or a number", required=False),
+              Arg("limit", (int,), "how many, newest first (default 5)", required=False,
+                  minimum=1, maximum=20)),
+             capability="messages", summary=lambda a: _messages_summary(a),
+             untrusted="text messages (others wrote them)"),
     ToolSpec("media.control", "Control the media player: play, pause, next, previous, stop.",
              Risk.LOCAL, (choice("action", "what to do (play also resumes)", MEDIA_ACTIONS),),
              capability="media", summary=lambda a: _MEDIA_SUMMARY.get(str(a.get("action")),
