@@ -317,6 +317,31 @@ PHONE = [
     ("dial 555-867-5309", [s("call.dial", to="5558675309")]),
     ("call my sister", [s("call.dial", to="sister")]),
     ("ring the office", [s("call.dial", to="office")]),
+    ("reply to Anna saying I'm on my way", [s("sms.send", to="Anna", text="I'm on my way")]),
+    ("write back to mom saying see you soon", [s("sms.send", to="mom", text="see you soon")]),
+]
+
+MESSAGES = [
+    ("read my messages", [s("messages.list")]),
+    ("any new texts", [s("messages.list")]),
+    ("do I have any new messages", [s("messages.list")]),
+    ("show me my text messages", [s("messages.list")]),
+    ("who texted me", [s("messages.list")]),
+    ("read my latest message", [s("messages.list", limit=1)]),
+    ("what's my last text", [s("messages.list", limit=1)]),
+    ("read me the most recent sms", [s("messages.list", limit=1)]),
+    ("read my last three messages", [s("messages.list", limit=3)]),
+    ("show me the last 5 texts", [s("messages.list", limit=5)]),
+    ("what did anna text me", [s("messages.list", **{"from": "anna"})]),
+    ("did bob send me anything", [s("messages.list", **{"from": "bob"})]),
+    ("has Anna Berg messaged me", [s("messages.list", **{"from": "Anna Berg"})]),
+    ("did the bank text me", [s("messages.list", **{"from": "bank"})]),
+    ("any messages from sam", [s("messages.list", **{"from": "sam"})]),
+    ("texts from 555 0100", [s("messages.list", **{"from": "5550100"})]),
+    ("what did +49 170 1234567 text me", [s("messages.list", **{"from": "+491701234567"})]),
+    ("read my last text from mom", [s("messages.list", limit=1, **{"from": "mom"})]),
+    ("what was the last thing dad sent me", [s("messages.list", limit=1, **{"from": "dad"})]),
+    ("show the last 3 messages from mom", [s("messages.list", limit=3, **{"from": "mom"})]),
 ]
 
 CONTACTS = [
@@ -468,6 +493,11 @@ MULTI = [
         "remind me in 10 minutes to stir then serve",
         [s("timer.start", duration_s=600, label="stir then serve")],
     ),
+    # Chains across the v2 tools: the reply names its recipient, so it can be planned.
+    ("read my latest message and then call mom",
+     [s("messages.list", limit=1), s("call.dial", to="mom")]),
+    ("read my latest message and reply to anna saying ok",
+     [s("messages.list", limit=1), s("sms.send", to="anna", text="ok")]),
 ]
 
 MEDIA = [
@@ -521,7 +551,7 @@ LOCATION: list[tuple[str, list[Step]]] = [
 ]
 
 CASES = CLOCK + TIMERS + ALARMS + SCREEN_AND_INPUT + NOTIFICATIONS + FILES + APPS
-CASES += SETTINGS + PHONE + CONTACTS + CALENDAR + HISTORY + MEDIA + LOCATION + MULTI
+CASES += SETTINGS + PHONE + CONTACTS + MESSAGES + CALENDAR + HISTORY + MEDIA + LOCATION + MULTI
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -588,6 +618,21 @@ NOTHING = [
     "set an alarm for 13 pm",
     "set volume to 150",
     "delete the alarm",
+    # Messages: only reading received text messages is a tool. A reply to whoever sent
+    # the message just read cannot be planned (a step cannot refer to an earlier step's
+    # result), so the whole request is refused rather than texting someone wrong.
+    "delete my messages",
+    "read my whatsapp",
+    "read my whatsapp messages",
+    "forward anna's message to bob",
+    "read my emails",
+    "show the last 30 messages",
+    "read my latest message and reply saying ok",
+    "read my latest message and reply to the sender saying ok",
+    "read my latest message and text back ok",
+    "text back ok",
+    "reply to them saying ok",
+    "reply to anna's message saying ok",
     # One part of several is not understood: the whole request is not done.
     "turn off wifi and order a pizza",
     "",

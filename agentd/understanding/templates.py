@@ -53,6 +53,7 @@ WORDS = load_sentence_files("en")
 NOT_APPS = WORDS.word_set("not_apps")
 FILLER_WORDS = WORDS.word_set("filler_words")
 NOT_CONTACTS = WORDS.word_set("not_contacts")
+NOT_CONTACT_ENDS = WORDS.word_set("not_contact_ends")
 # Leading words dropped from names ("the tea timer" -> "tea").
 DETERMINERS = re.compile(rf"^(?:(?:{WORDS.alternation('determiners')})(?:\s+|$))+",
                          re.IGNORECASE)
@@ -633,7 +634,9 @@ def clean_contact(raw: str) -> str:
         return digits
     value = re.sub(r"^(?:my|the)\s+", "", trim_punctuation(value), flags=re.IGNORECASE)
     first = value.split()[0].lower() if value else ""
-    if not value or first in NOT_CONTACTS or value.lower() in NOT_CONTACTS:
+    last = value.split()[-1].lower() if value else ""
+    if not value or first in NOT_CONTACTS or value.lower() in NOT_CONTACTS or (
+            len(value.split()) > 1 and last in NOT_CONTACT_ENDS):
         raise NoMatch(f"{raw!r} is not a contact")
     return value
 
