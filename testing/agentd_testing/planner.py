@@ -32,6 +32,8 @@ def _reader(request: str) -> PlannedStep | None:
         return PlannedStep("files.find", {"query": "*"})
     if "history" in text or "earlier" in text:
         return PlannedStep("agent.history", {"since": "today"})
+    if "text message" in text or "texts" in text:  # received SMS (Chatty's history)
+        return PlannedStep("messages.list")
     if any(word in text for word in ("notification", "message", "sms", "inbox")):
         return PlannedStep("notifications.list")
     return None
