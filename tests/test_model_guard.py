@@ -74,6 +74,11 @@ NOT_GROUNDED = [
      step("calendar.add", title="dentist", day="12-23")),
     ("put the dentist in for the 24th of december",  # the month is said
      step("calendar.add", title="dentist", day="01-24")),
+    # A reply to whoever sent the message just read: no verb of input.type, no contact.
+    ("text back ok", step("input.type", text="back")),
+    ("text back ok", step("sms.send", to="back", text="ok")),
+    ("reply to them saying ok", step("sms.send", to="them", text="ok")),
+    ("unpause the podcast", step("apps.open", app="unpause")),
 ]
 GROUNDED = [
     ("put a timer on for 20 minutes", step("timer.start", duration_s=1200)),
@@ -92,6 +97,9 @@ GROUNDED = [
      step("calendar.add", title="dentist", day="12-24", time="15:00")),
     ("book lunch with sam on march 3rd 2027",
      step("calendar.add", title="lunch with sam", day="2027-03-03")),
+    ("um has anna sent me anything", step("messages.list", **{"from": "anna"})),
+    ("please show me the last 3 texts", step("messages.list", limit=3)),
+    ("can i see my notifications", step("notifications.list")),  # "can" starts them too
 ]
 
 

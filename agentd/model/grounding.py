@@ -12,7 +12,10 @@ for later steps, the results already seen):
 
 And the request itself must be explained: every word of it is part of an argument, a
 word the chosen tool's templates use, or a common function word. "Send 20 dollars to
-Mike" is then no alarm at 20:00, and "what's the weather" no ``clock.time``. A step
+Mike" is then no alarm at 20:00, and "what's the weather" no ``clock.time``. Its first
+word (after "please", "um", ...) must be one the tool's sentences can start with, as the
+template tier never changes a request's verb: "text back ok" is no ``input.type``. A
+contact is never one of the words the templates refuse as a name ("back", "them"). A step
 that fails is not run: the model tier answers honestly that it can't do that yet.
 """
 
@@ -30,7 +33,8 @@ from hassil import Intents
 from agentd.tools.registry import WEEKDAYS, ArgValue, Kind, ToolSpec
 from agentd.understanding import sampling
 from agentd.understanding.plan import PlannedStep
-from agentd.understanding.templates import ARG_NAME, WORDS
+from agentd.understanding.sampling import A_NUMBER, ANY_WORD
+from agentd.understanding.templates import ARG_NAME, NOT_CONTACTS, WORDS
 
 WORD = re.compile(r"[a-z0-9']+")
 NUMBER_WORDS = {
@@ -70,6 +74,9 @@ FUNCTION_WORDS = frozenset({
     "she", "have", "has", "had", "got", "need", "want", "let",
 })
 FILLER = WORDS.word_set("filler_words")
+# Words a request may start with before its verb ("um set a timer", "so what's the time").
+LEAD_INS = frozenset({"um", "uh", "er", "erm", "oh", "so", "and", "well", "yeah", "hmm",
+                      "now", "just", "then", "also"})
 # Arguments whose value is said with numbers.
 NUMBER_KINDS = (Kind.CLOCK_TIME, Kind.DURATION)
 
@@ -93,6 +100,8 @@ class Evidence:
     skip: frozenset[str] = frozenset()
     # (tool, argument) -> the argument's kind, from the declarations.
     kinds: Mapping[tuple[str, str], Kind] = dataclasses.field(default_factory=dict)
+    # Per tool, the words its sentences can start with (``sampling.openers``).
+    openers: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
 
     def explaining(self, step: PlannedStep) -> frozenset[str]:
         """The words that account for ``step``: those of the sentences that could make it."""
@@ -112,7 +121,21 @@ class Evidence:
                         sampling.vocabulary(intents, lists=False), phrases,
                         frozenset((s.name, a.name) for s in specs for a in s.args if a.choices),
                         sampling.block_vocabulary(intents), skip,
-                        {(s.name, a.name): a.kind for s in specs for a in s.args})
+                        {(s.name, a.name): a.kind for s in specs for a in s.args},
+                        sampling.openers(intents))
+
+    def starts_as(self, tool: str, request_words: Sequence[str]) -> str | None:
+        """The request's first word when no sentence of ``tool`` can start with it (a
+        sentence may start with a word that is also a skip word: "can i see ...")."""
+        openers = self.openers.get(tool)
+        if openers is None or ANY_WORD in openers:
+            return None
+        for word in request_words:
+            if word in openers or (word.isdigit() and A_NUMBER in openers):
+                return None
+            if word not in self.skip and word not in LEAD_INS:
+                return word
+        return None
 
 
 def _fits(fixed: Mapping[str, Any], args: Mapping[str, ArgValue]) -> bool:
@@ -279,6 +302,9 @@ def ungrounded(step: PlannedStep, request: str, evidence: Evidence,
                                observations, step.args)
         if problem:
             return f"{step.tool} {name}={value!r}: {problem}"
+    verb = None if earlier else evidence.starts_as(step.tool, request_words)
+    if verb is not None:
+        return f"{step.tool}: no sentence of it starts with {verb!r}, as the request does"
     return _unexplained(step, request_words, evidence, earlier)
 
 
@@ -319,6 +345,8 @@ def _arg_problem(tool: str, name: str, value: ArgValue, request: str,
     if kind is Kind.CONTACT and re.fullmatch(r"\+?\d{3,}", value):
         digits = re.sub(r"\D", "", request)
         return None if value.lstrip("+") in digits else "a number not said"
+    if kind is Kind.CONTACT and _not_a_contact(value):
+        return "the templates take no contact by that word"  # "back", "them", "me"
     if set(words(value)) <= FILLER:
         return "only filler words"
     if kind is not Kind.TEXT and " ".join(words(value)) in evidence.choice_phrases:
@@ -337,6 +365,12 @@ def _arg_problem(tool: str, name: str, value: ArgValue, request: str,
     if _span_of(value, [request, *observations]):
         return None
     return "not a span of the request"
+
+
+def _not_a_contact(value: str) -> bool:
+    """As the templates' ``clean_contact``: "back", "them", "me" name nobody."""
+    said = words(re.sub(r"^(?:my|the)\s+", "", value.strip(), flags=re.IGNORECASE))
+    return not said or said[0] in NOT_CONTACTS or " ".join(said) in NOT_CONTACTS
 
 
 def _unexplained(step: PlannedStep, request_words: Sequence[str], evidence: Evidence,

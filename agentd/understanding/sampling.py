@@ -7,6 +7,9 @@
 * ``synonyms``: for a list value ("wifi", "volume_up", "downloads"), every way the
   templates let a user say it. A model's choice of such a value counts as grounded only
   when the request says one of them.
+* ``openers``: the words each intent's sentences can start with (its verbs: "set",
+  "text", "what's"), so that the model tier acts only on a request that starts as one
+  of the tool's sentences can.
 """
 
 from __future__ import annotations
@@ -182,6 +185,57 @@ def _slot_names(expr: Expression, rules: dict[str, Any], out: set[str], depth: i
         _slot_names(rules[expr.rule_name].expression, rules, out, depth + 1)
     elif isinstance(expr, ListReference):
         out.add(expr.slot_name)
+
+
+ANY_WORD = "*"  # an opener: the sentence starts with a wildcard (a name, a label)
+A_NUMBER = "#"  # an opener: the sentence starts with a number
+
+
+def openers(intents: Intents) -> dict[str, frozenset[str]]:
+    """Per intent, the first words its sentences can have (through optional parts, rules
+    and lists); ``ANY_WORD`` when one starts with a wildcard, ``A_NUMBER`` with a number."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for name, expr, rules in _sentences(intents):
+        found[name] |= _firsts(expr, intents, rules)[0]
+    return {name: frozenset(words) for name, words in found.items()}
+
+
+def _firsts(expr: Expression, intents: Intents, rules: dict[str, Any],
+            depth: int = 0) -> tuple[set[str], bool]:
+    """The words ``expr`` can start with, and whether it can say nothing at all."""
+    if depth > MAX_DEPTH:
+        return set(), True
+    if isinstance(expr, TextChunk):
+        said = WORD.findall((expr.original_text or expr.text).lower())
+        return set(said[:1]), not said
+    if isinstance(expr, Alternative):
+        out, empty = set(), bool(expr.is_optional)
+        for item in expr.items:
+            first, nothing = _firsts(item, intents, rules, depth + 1)
+            out |= first
+            empty |= nothing
+        return out, empty
+    if isinstance(expr, Sequence | Permutation):
+        out = set()
+        for item in expr.items:
+            first, nothing = _firsts(item, intents, rules, depth + 1)
+            out |= first
+            if not nothing:
+                return out, False
+        return out, True
+    if isinstance(expr, RuleReference):
+        return _firsts(rules[expr.rule_name].expression, intents, rules, depth + 1)
+    if isinstance(expr, ListReference):
+        slot_list = intents.slot_lists.get(expr.list_name)
+        if isinstance(slot_list, TextSlotList):
+            out, empty = set(), False
+            for value in slot_list.values:
+                first, nothing = _firsts(value.text_in, intents, rules, depth + 1)
+                out |= first
+                empty |= nothing
+            return out, empty
+        return {A_NUMBER if isinstance(slot_list, RangeSlotList) else ANY_WORD}, False
+    return set(), True
 
 
 def synonyms(intents: Intents) -> dict[str, frozenset[str]]:
