@@ -319,6 +319,13 @@ def test_the_backend_says_why_not(tmp_path: Path) -> None:
     assert not asyncio.run(missing.availability()).ok
     with pytest.raises(Unavailable, match="is not there"):
         asyncio.run(missing.received(5))
+    other = tmp_path / "other.db"  # an SQLite file, but not Chatty's
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE messages (id INTEGER, text TEXT)")
+    db.close()
+    with pytest.raises(Unavailable, match=r"not the layout agentd reads \(schema version 0; "
+                       r"agentd knows 4, Chatty 0.7's\): no accounts.protocol, "):
+        asyncio.run(ChattyHistory(other).received(5))
 
 
 @pytest.mark.parametrize(("a", "b", "same"), [

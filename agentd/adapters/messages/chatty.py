@@ -35,7 +35,7 @@ WHAT = "Chatty's message history"
 DIRECTION_IN = 1
 SMS_PROTOCOLS = (1, 2)
 HIDDEN_OR_BLOCKED = (1, 3)
-KNOWN_VERSIONS = range(4, 5)  # Chatty 0.7's schema; a later one is read if it fits
+KNOWN_VERSION = 4  # Chatty 0.7's schema; another is read if it has the columns below
 RECEIVED = f"""
 SELECT messages.time, messages.body, coalesce(messages.subject, ''),
        coalesce(users.username, threads.name), threads.name
@@ -99,10 +99,9 @@ def _check_layout(connection: sqlite3.Connection) -> None:
     needed |= {("accounts", "protocol"), ("users", "username")}
     missing = sorted(f"{t}.{c}" for t, c in needed - columns)
     if missing:
-        known = ", ".join(str(v) for v in KNOWN_VERSIONS)
         raise sqlite3.DatabaseError(
-            f"not the layout agentd reads (schema version {version}, agentd knows {known}: "
-            f"Chatty 0.7); missing {', '.join(missing)}")
+            f"not the layout agentd reads (schema version {version}; agentd knows "
+            f"{KNOWN_VERSION}, Chatty 0.7's): no {', '.join(missing)}")
 
 
 def _text(body: object, subject: object) -> str:

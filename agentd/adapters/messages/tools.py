@@ -109,7 +109,7 @@ def install_messages_tools(tools: ToolRegistry, adapters: AdapterRegistry) -> No
                            "a name finds, or say the number")
         book = list(senders.contacts) if senders else []
         if any(with_number(book, m.sender) is None for m in found) or (
-                senders and not senders.contacts):  # a number: whose is it?
+                senders and is_phone_number(said)):  # a number said: whose is it?
             book += await _address_book(adapters)
         if not found:
             return ToolResult(f"No text messages{_whom(senders, book)}.", {
