@@ -26,6 +26,8 @@ need="$need /usr/libexec/xdg-desktop-portal-gtk:xdg-desktop-portal-gtk"
 need="$need mpv:mpv /usr/lib/mpv-mpris/mpris.so:mpv-mpris playerctl:playerctl"
 # location: the real GeoClue (and its demo agent) on a private system bus, fed NMEA
 need="$need /usr/libexec/geoclue:geoclue-2.0 /usr/libexec/geoclue-2.0/demos/agent:geoclue-2.0"
+# messages: Chatty, run headless to create its SMS history database and read it back
+need="$need /usr/bin/chatty:chatty"
 # accessibility: the AT-SPI bus (at-spi-bus-launcher, at-spi2-registryd)
 need="$need /usr/libexec/at-spi-bus-launcher:at-spi2-core"
 # the .deb and the phone images (make deb/image/qemu/vm-test; tests/test_image.py):
