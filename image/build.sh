@@ -94,7 +94,8 @@ GEOCLUE_CONF=$ROOTFS/etc/geoclue/geoclue.conf
 if [ -f "$GEOCLUE_CONF" ] && ! grep -q '^\[agentd\]' "$GEOCLUE_CONF"; then
     { echo; cat image/overlay/etc/geoclue/conf.d/90-agentd.conf; } >> "$GEOCLUE_CONF"
 fi
-install -Dm0755 -t "$ROOTFS/usr/share/agentd-image" tests/vm/scenarios.py tests/vm/check_uinput.py
+install -Dm0755 -t "$ROOTFS/usr/share/agentd-image" tests/vm/scenarios.py tests/vm/check_uinput.py \
+    tests/vm/chatty_sms.py
 install -Dm0644 image/agentd-vm-test.service "$ROOTFS/etc/systemd/system/agentd-vm-test.service"
 cp "$DEB" "$ROOTFS/tmp/agentd.deb"
 in_root() { chroot "$ROOTFS" "$@"; }

@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.image, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 SCENARIOS = ["agentd-ready", "screenshot", "app-open", "uinput-tap", "notification",
-             "notification-allow", "files", "contact-text",
-             "crash-recovery", "model-tier", "voice", "uinput-device"]
+             "notification-allow", "files", "contact-text", "messages", "calendar-today",
+             "media-pause", "location", "crash-recovery", "model-tier", "voice", "uinput-device"]
 
 
 def _run(*argv: str, timeout: float) -> subprocess.CompletedProcess[str]:

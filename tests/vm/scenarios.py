@@ -24,11 +24,14 @@ import pty
 import pwd
 import re
 import select
+import signal
+import sqlite3
 import subprocess
 import sys
 import termios
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -404,16 +407,21 @@ ANNA = ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Anna Berg\r\nN:Berg;Anna;;;\r\n"
         "END:VCARD\r\n")
 
 
-def contact_text(phone: Phone) -> str:
-    """A contact in the phone user's vCard folder resolves for "text ...": the question
-    names the contact and the mobile number, and the allowed step fails with the named
-    telephony error (the VM has no modem)."""
+def add_anna(phone: Phone) -> None:
+    """Anna in the phone user's vCard folder (as khard or vdirsyncer keep contacts)."""
     folder = phone.home / ".local" / "share" / "contacts" / "personal"
     phone.run("mkdir", "-p", str(folder))
     vcf = folder / "anna.vcf"
     vcf.write_text(ANNA, encoding="utf-8")
     entry = pwd.getpwnam(phone.user)
     os.chown(vcf, entry.pw_uid, entry.pw_gid)
+
+
+def contact_text(phone: Phone) -> str:
+    """A contact in the phone user's vCard folder resolves for "text ...": the question
+    names the contact and the mobile number, and the allowed step fails with the named
+    telephony error (the VM has no modem)."""
+    add_anna(phone)
     task = phone.ask_and_allow("text annie I'm on my way")
     (step,) = task.get("steps") or [{}]
     if step.get("tool") != "sms.send" or "Anna Berg (+15550123)" not in step.get("summary", ""):
@@ -429,6 +437,42 @@ DENTIST = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//agentd vm-test//EN\r\n"
            "BEGIN:VEVENT\r\nUID:dentist@vm-test\r\nDTSTAMP:20260101T000000Z\r\n"
            "DTSTART:{day}T150000\r\nDTEND:{day}T160000\r\nSUMMARY:Dentist\r\n"
            "END:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+def messages(phone: Phone) -> str:
+    """"what did annie text me" reads an SMS from Chatty's history: the image's Chatty
+    (as Phosh starts it, in daemon mode) makes its database, the SMS goes in with
+    Chatty's own statements (the VM has no modem to receive one), and agentd names the
+    sender from the contacts while Chatty keeps running."""
+    add_anna(phone)
+    db = phone.home / ".purple" / "chatty" / "db" / "chatty-history.db"
+    chatty = subprocess.Popen(phone.argv("chatty", "--daemon", "-n"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+
+    def made() -> bool:  # Chatty's schema is in, its transaction over
+        if not db.exists() or db.with_name(db.name + "-journal").exists():
+            return False
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as history:
+            return bool(history.execute("PRAGMA user_version").fetchone()[0])
+
+    try:
+        wait(made, 180, "Chatty did not make its history database")
+        said = "Running 10 minutes late, sorry"
+        wrote = phone.run("python3", "/usr/share/agentd-image/chatty_sms.py", str(db),
+                          "+15550123", said)
+        if wrote.returncode != 0:
+            raise Failed(f"the SMS did not go into Chatty's history: {wrote.stderr[-300:]}")
+        task = done(phone.ask("what did annie text me"), "messages.list")
+        listed = task["steps"][0].get("result", "")
+        if not listed.startswith("1 text message from Anna Berg") or said not in listed:
+            raise Failed(f"Anna's SMS not read: {listed!r}")
+        if chatty.poll() is not None:
+            raise Failed(f"Chatty exited ({chatty.returncode}) while agentd read its history")
+        return f"read: {listed[:120]}"
+    finally:
+        os.killpg(chatty.pid, signal.SIGKILL)
+        chatty.wait(timeout=10)
 
 
 def calendar_today(phone: Phone) -> str:
@@ -594,6 +638,7 @@ SCENARIOS: list[tuple[str, Callable[[Phone], str]]] = [
     ("notification-allow", notification_allow),
     ("files", files),
     ("contact-text", contact_text),
+    ("messages", messages),
     ("calendar-today", calendar_today),
     ("media-pause", media_pause),
     ("location", location),
