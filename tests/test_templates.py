@@ -319,6 +319,11 @@ PHONE = [
     ("ring the office", [s("call.dial", to="office")]),
     ("reply to Anna saying I'm on my way", [s("sms.send", to="Anna", text="I'm on my way")]),
     ("write back to mom saying see you soon", [s("sms.send", to="mom", text="see you soon")]),
+    # "text message" is the verb, never part of the name; "back" is not part of a name.
+    ("text message mom saying hi", [s("sms.send", to="mom", text="hi")]),
+    ("text message sarah see you at 8", [s("sms.send", to="sarah", text="see you at 8")]),
+    ("text my brother back saying sure thing",
+     [s("sms.send", to="brother", text="sure thing")]),
 ]
 
 MESSAGES = [
@@ -633,6 +638,10 @@ NOTHING = [
     "read my latest message and reply to the sender saying ok",
     "read my latest message and text back ok",
     "text back ok",
+    # A reply whose words were not said is no SMS that reads "back".
+    "text my sister back",
+    "text mom back please",
+    "text mom later",
     "reply to them saying ok",
     "reply to anna's message saying ok",
     # One part of several is not understood: the whole request is not done.

@@ -27,7 +27,7 @@ INTENT_KEYS = frozenset({"data"})
 DATA_KEYS = frozenset({"sentences", "slots", "metadata", "requires_context",
                        "excludes_context"})
 WORD_LISTS = frozenset({"determiners", "filler_words", "not_apps", "not_contacts",
-                        "not_contact_ends", "separators", "command_starts"})
+                        "not_contact_ends", "not_messages", "separators", "command_starts"})
 _SECTIONS = {"expansion_rules": "rule", "lists": "list", "intents": "intent",
              "words": "word list"}
 

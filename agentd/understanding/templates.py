@@ -54,6 +54,7 @@ NOT_APPS = WORDS.word_set("not_apps")
 FILLER_WORDS = WORDS.word_set("filler_words")
 NOT_CONTACTS = WORDS.word_set("not_contacts")
 NOT_CONTACT_ENDS = WORDS.word_set("not_contact_ends")
+NOT_MESSAGES = WORDS.word_set("not_messages")
 # Leading words dropped from names ("the tea timer" -> "tea").
 DETERMINERS = re.compile(rf"^(?:(?:{WORDS.alternation('determiners')})(?:\s+|$))+",
                          re.IGNORECASE)
@@ -652,7 +653,10 @@ def split_contact(raw: str) -> tuple[str, str]:
         take = 2 if words and words[0].lower() == "my" else 1
         to = " ".join(words[:take])
         message = raw.split(None, take)[take] if len(words) > take else ""
-    return clean_contact(to), clean_free_text_required(message)
+    text = clean_free_text_required(message)
+    if NOT_MESSAGES.issuperset(trim_punctuation(text).lower().split()):
+        raise NoMatch(f"{text!r} says no message")
+    return clean_contact(to), text
 
 
 def clean_free_text_required(raw: str) -> str:
