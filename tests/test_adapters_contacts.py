@@ -179,8 +179,9 @@ def test_which_one_is_asked_at_the_terminal(
     # Saying no (anything but a number offered) runs nothing.
     code, seen = run_in_terminal(bus, [AGENTCTL, "ask", "--json", "call sam"], b"3\n",
                                  b"[1-2/N]")
-    (step,) = json.loads([line for line in seen.decode().splitlines()
-                          if line.startswith("{")][-1])["steps"]
+    replies = [line for line in seen.decode().splitlines() if line.startswith("{")]
+    assert replies, seen
+    (step,) = json.loads(replies[-1])["steps"]
     assert code == 1 and step["state"] == "denied", seen
     assert len(sent_records(sent)) == 1
 

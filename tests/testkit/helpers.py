@@ -118,6 +118,15 @@ def run_in_terminal(bus: Bus, argv: list[str], answer: bytes = b"",
         if proc.poll() is not None and not ready:
             break
     proc.wait(timeout=10)
+    # What it wrote between the last empty select and its exit is still in the pty.
+    while select.select([master], [], [], 0)[0]:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
     os.close(master)
     return proc.returncode, seen
 
