@@ -78,6 +78,7 @@ NOT_GROUNDED = [
     ("text back ok", step("input.type", text="back")),
     ("text back ok", step("sms.send", to="back", text="ok")),
     ("reply to them saying ok", step("sms.send", to="them", text="ok")),
+    ("text my sister back", step("sms.send", to="sister", text="back")),  # no message said
     ("unpause the podcast", step("apps.open", app="unpause")),
 ]
 GROUNDED = [
@@ -89,6 +90,8 @@ GROUNDED = [
     ("switch the torch off", step("settings.set", setting="flashlight", value=False)),
     ("bump the volume up to 70", step("settings.set", setting="volume", value=70)),
     ("drop a text to mike saying I'm outside", step("sms.send", to="mike", text="I'm outside")),
+    ("text my brother back saying sure", step("sms.send", to="brother", text="sure")),
+    ("type back", step("input.type", text="back")),  # a text to type, not a message
     ("call 555 0199", step("call.dial", to="5550199")),
     ("what did you do in the last 2 hours", step("agent.history", since="2h")),
     ("any plans on friday", step("calendar.list", day="friday")),

@@ -34,7 +34,7 @@ from agentd.tools.registry import WEEKDAYS, ArgValue, Kind, ToolSpec
 from agentd.understanding import sampling
 from agentd.understanding.plan import PlannedStep
 from agentd.understanding.sampling import A_NUMBER, ANY_WORD
-from agentd.understanding.templates import ARG_NAME, NOT_CONTACTS, WORDS
+from agentd.understanding.templates import ARG_NAME, NOT_CONTACTS, NOT_MESSAGES, WORDS
 
 WORD = re.compile(r"[a-z0-9']+")
 NUMBER_WORDS = {
@@ -349,6 +349,9 @@ def _arg_problem(tool: str, name: str, value: ArgValue, request: str,
         return "the templates take no contact by that word"  # "back", "them", "me"
     if set(words(value)) <= FILLER:
         return "only filler words"
+    if kind is Kind.TEXT and set(words(value)) <= NOT_MESSAGES and any(
+            evidence.kinds.get((tool, k)) is Kind.CONTACT for k in other_args):
+        return "it says no message"  # "text my sister back": no SMS that reads "back"
     if kind is not Kind.TEXT and " ".join(words(value)) in evidence.choice_phrases:
         return "it is a setting, key, folder or kind, not a name"  # "pull up my documents"
     if _span_of(value, observations) and not _span_of(value, [request]):
