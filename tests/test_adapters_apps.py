@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from testkit.bus import Bus, Daemon, wait_for
+from testkit.helpers import agentctl_ask as ask
 
 from agentd.adapters.apps.entries import command_line, discover, find_app
 from agentd.adapters.apps.launch import ExecLauncher
@@ -57,10 +58,6 @@ def apps_daemon(bus: Bus) -> Iterator[tuple[Daemon, Path]]:
     daemon = Daemon(bus).start()
     yield daemon, marker
     daemon.kill(signal.SIGTERM)
-
-
-def ask(bus: Bus, text: str) -> dict[str, object]:
-    return json.loads(bus.agentctl("ask", "--json", text).stdout)  # type: ignore[no-any-return]
 
 
 def test_open_by_keyword_launches_the_app(bus: Bus, apps_daemon: tuple[Daemon, Path]) -> None:

@@ -38,7 +38,9 @@ from dbus_fast.annotations import DBusSignature, DBusStr, DBusUInt32
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_method, dbus_property
 from test_adapters_telephony import system_bus  # noqa: F401 (fixture)
 from testkit.bus import ROOT, Bus, Daemon, wait_for
+from testkit.helpers import agentctl_ask as ask
 from testkit.helpers import audit
+from testkit.helpers import only_step as step
 
 from agentd.adapters.location import Position
 from agentd.adapters.location.geoclue import NO_AGENT, NO_FIX, OFF
@@ -292,17 +294,6 @@ def agentd_on(bus: Bus) -> Iterator[Callable[..., Daemon]]:
     yield start
     for daemon in started:
         daemon.kill(signal.SIGTERM)
-
-
-def ask(bus: Bus, text: str) -> dict[str, object]:
-    out = bus.agentctl("ask", "--json", text)
-    assert out.stdout, out.stderr
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
-
-
-def step(task: dict[str, object]) -> dict[str, str]:
-    (only,) = task["steps"]  # type: ignore[misc]
-    return only  # type: ignore[no-any-return]
 
 
 def location_row(bus: Bus) -> dict[str, object]:

@@ -22,7 +22,9 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusBool, DBusDict, DBusStr
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property
 from testkit.bus import Bus, Daemon, need, wait_for
+from testkit.helpers import agentctl_ask as ask
 from testkit.helpers import audit
+from testkit.helpers import only_step as step
 
 from agentd.adapters.media import NO_PLAYER, Player, choose
 from agentd.adapters.media.mpris import MprisMedia
@@ -122,17 +124,6 @@ def start_mpv(bus: Bus) -> Iterator[Callable[..., Mpv]]:
     for process in started:
         process.terminate()
         process.wait(timeout=10)
-
-
-def ask(bus: Bus, text: str) -> dict[str, object]:
-    out = bus.agentctl("ask", "--json", text)
-    assert out.stdout, out.stderr
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
-
-
-def step(task: dict[str, object]) -> dict[str, str]:
-    (only,) = task["steps"]  # type: ignore[misc]
-    return only  # type: ignore[no-any-return]
 
 
 def taint_of(bus: Bus, tool: str) -> list[str]:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from testkit.bus import Bus, Daemon, wait_for
+from testkit.helpers import agentctl_ask as ask
 from testkit.helpers import wait_state
 
 pytestmark = pytest.mark.services
@@ -43,10 +44,6 @@ def notify_daemon(bus: Bus, server_log: Path) -> Iterator[Daemon]:
     daemon = Daemon(bus).start()
     yield daemon
     daemon.kill(signal.SIGTERM)
-
-
-def ask(bus: Bus, text: str) -> dict[str, object]:
-    return json.loads(bus.agentctl("ask", "--json", text).stdout)  # type: ignore[no-any-return]
 
 
 def calls(log: Path) -> list[dict[str, object]]:

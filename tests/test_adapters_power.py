@@ -20,6 +20,7 @@ from dbus_fast.annotations import DBusBool, DBusDouble, DBusUInt32
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property
 from test_adapters_telephony import daemon_on, system_bus  # noqa: F401 (fixtures)
 from testkit.bus import Bus, Daemon, wait_for
+from testkit.helpers import agentctl_ask as ask
 
 from agentd.adapters.base import AdapterRegistry
 from agentd.adapters.power.sysfs import SysfsBattery
@@ -32,12 +33,6 @@ from agentd.tools.registry import ToolRegistry
 pytestmark = pytest.mark.services
 
 UPOWERD = "/usr/libexec/upowerd"
-
-
-def ask(bus: Bus, text: str) -> dict[str, object]:
-    out = bus.agentctl("ask", "--json", text)
-    assert out.stdout, out.stderr
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
 def acquired(address: str, name: str) -> bool:

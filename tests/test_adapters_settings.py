@@ -32,6 +32,7 @@ from dbus_fast.annotations import DBusStr, DBusUInt32
 from dbus_fast.service import ServiceInterface, dbus_method
 from test_adapters_telephony import daemon_on, system_bus  # noqa: F401 (fixtures)
 from testkit.bus import Bus, Daemon, wait_for
+from testkit.helpers import agentctl_ask as ask
 
 from agentd.adapters.base import AdapterRegistry
 from agentd.adapters.settings import check_value
@@ -47,12 +48,6 @@ pytestmark = pytest.mark.services
 
 NETWORK_MANAGER = "/usr/sbin/NetworkManager"
 KEYFILE = {"GSETTINGS_BACKEND": "keyfile"}
-
-
-def ask(bus: Bus, text: str) -> dict[str, object]:
-    out = bus.agentctl("ask", "--json", text)
-    assert out.stdout, out.stderr
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
 def step_error(task: dict[str, object]) -> str:

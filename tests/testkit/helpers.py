@@ -51,6 +51,19 @@ def wait_state(bus: Bus, path: str, states: set[str] | str = FINAL,
     return result
 
 
+def agentctl_ask(bus: Bus, text: str) -> dict[str, Any]:
+    """``agentctl ask --json TEXT``, as a script would: the finished task."""
+    out = bus.agentctl("ask", "--json", text)
+    assert out.stdout, out.stderr
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def only_step(task: dict[str, Any]) -> dict[str, Any]:
+    """The task's one step."""
+    (step,) = task["steps"]
+    return step  # type: ignore[no-any-return]
+
+
 def dbus_error(stderr: str) -> str:
     """The D-Bus error name in a gdbus/busctl error message."""
     match = re.search(r"(io\.agentd\.Error\.\w+|org\.freedesktop\.DBus\.Error\.\w+)", stderr)
@@ -90,6 +103,14 @@ def _controlling_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
+def _read(fd: int) -> bytes:
+    """What the terminal has for us; b"" once the program's side is closed."""
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return b""
+
+
 def run_in_terminal(bus: Bus, argv: list[str], answer: bytes = b"",
                     prompt: bytes = b"", timeout: float = 20) -> tuple[int, bytes]:
     """Run ``argv`` as a user at a terminal would: a pty that is its controlling terminal.
@@ -105,10 +126,7 @@ def run_in_terminal(bus: Bus, argv: list[str], answer: bytes = b"",
     while time.monotonic() < deadline:
         ready, _, _ = select.select([master], [], [], 0.2)
         if ready:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
+            chunk = _read(master)
             if not chunk:
                 break
             seen += chunk
@@ -119,13 +137,7 @@ def run_in_terminal(bus: Bus, argv: list[str], answer: bytes = b"",
             break
     proc.wait(timeout=10)
     # What it wrote between the last empty select and its exit is still in the pty.
-    while select.select([master], [], [], 0)[0]:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
+    while select.select([master], [], [], 0)[0] and (chunk := _read(master)):
         seen += chunk
     os.close(master)
     return proc.returncode, seen

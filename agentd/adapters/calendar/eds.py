@@ -26,7 +26,6 @@ import shutil
 from collections.abc import Mapping
 
 import icalendar
-from dbus_fast import BusType
 from dbus_fast.aio import MessageBus
 
 from agentd.adapters.base import Availability
@@ -44,8 +43,8 @@ from agentd.adapters.dbuscalls import (
     PROPERTIES,
     CallFailed,
     call,
-    connect,
     has_service,
+    session_bus,
 )
 from agentd.adapters.evolution import EDS, Source, sources
 from agentd.errors import AgentError, NotFound, PermissionDenied, Unavailable
@@ -97,28 +96,20 @@ class EdsCalendar:
 
     async def availability(self) -> Availability:
         try:
-            bus = await connect(BusType.SESSION)
+            async with session_bus() as bus:
+                calendars = await self._calendars(bus)
         except Unavailable as exc:
             return Availability.no(str(exc))
-        try:
-            calendars = await self._calendars(bus)
-        except Unavailable as exc:
-            return Availability.no(str(exc))
-        finally:
-            bus.disconnect()
         return Availability.yes("Evolution Data Server: " +
                                 ", ".join(c.name for c in calendars))
 
     async def events_on(self, day: dt.date) -> list[Event]:
-        bus = await connect(BusType.SESSION)
-        try:
+        async with session_bus() as bus:
             shown = [c for c in await self._calendars(bus) if c.flag("Calendar", "Selected")]
             start, end = day_bounds(day, self.zone)
             query = time_range(start - MARGIN, end + MARGIN)
             read = await asyncio.gather(*(self._events(bus, c, query, day) for c in shown),
                                         return_exceptions=True)
-        finally:
-            bus.disconnect()
         events: list[Event] = []
         failed: list[str] = []
         for source, result in zip(shown, read, strict=True):
@@ -136,8 +127,7 @@ class EdsCalendar:
 
     async def add(self, title: str, start: dt.datetime | dt.date,
                   end: dt.datetime | dt.date) -> tuple[Event, str]:
-        bus = await connect(BusType.SESSION)
-        try:
+        async with session_bus() as bus:
             target = await self._default(await self._calendars(bus))
             owner, path = await self._open(bus, target)
             try:
@@ -157,8 +147,6 @@ class EdsCalendar:
                     raise _read_only(target) from None
                 raise AgentError(f"Evolution Data Server did not add the event to the "
                                  f"calendar “{target.name}”: {exc.detail}") from None
-        finally:
-            bus.disconnect()
         uid = str(uids[0]) if uids else str(event["UID"])
         return Event(title, start, end, target.name), f"eds:{target.uid}/{uid}"
 

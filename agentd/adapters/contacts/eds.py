@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import logging
 
-from dbus_fast import BusType
 from dbus_fast.aio import MessageBus
 
 from agentd.adapters.base import Availability
 from agentd.adapters.contacts import CAPABILITY, Contact, matching, words
 from agentd.adapters.contacts.vcard import MalformedVCard, parse_vcards
-from agentd.adapters.dbuscalls import call, connect
+from agentd.adapters.dbuscalls import call, session_bus
 from agentd.adapters.evolution import EDS, sources
 from agentd.errors import AgentError, Unavailable
 
@@ -53,15 +52,10 @@ class EdsContacts:
 
     async def availability(self) -> Availability:
         try:
-            bus = await connect(BusType.SESSION)
+            async with session_bus() as bus:
+                books = await self._books(bus)
         except Unavailable as exc:
             return Availability.no(str(exc))
-        try:
-            books = await self._books(bus)
-        except Unavailable as exc:
-            return Availability.no(str(exc))
-        finally:
-            bus.disconnect()
         return Availability.yes(f"Evolution Data Server: {', '.join(books.values())}")
 
     async def find(self, name: str) -> list[Contact]:
@@ -74,14 +68,11 @@ class EdsContacts:
 
     async def _every_book(self, sexp: str) -> list[Contact]:
         """The contacts ``sexp`` finds in every enabled address book."""
-        bus = await connect(BusType.SESSION)
-        try:
+        async with session_bus() as bus:
             contacts: list[Contact] = []
             for uid, shown in (await self._books(bus)).items():
                 contacts.extend(await self._search(bus, uid, shown, sexp))
             return contacts
-        finally:
-            bus.disconnect()
 
     async def _books(self, bus: MessageBus) -> dict[str, str]:
         """The enabled address books: uid → display name; ``Unavailable`` when none."""
